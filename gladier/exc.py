@@ -1,0 +1,114 @@
+"""Every error gladier raises on purpose.
+
+All of them derive from :class:`GladierException`, so a script can catch one type.
+Messages say what was wrong and where (state name, JSON path, input key), because they are
+often read in a cron log long after the run.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+
+class GladierException(Exception):
+    """Base class of every gladier error."""
+
+
+class ConfigException(GladierException):
+    """A client, tool or config file is set up wrongly."""
+
+
+class DeveloperException(GladierException):
+    """The library was used in a way it does not support (a programming error)."""
+
+
+class FlowGenException(GladierException):
+    """A flow definition could not be generated from the tools given."""
+
+
+class FlowModifierException(FlowGenException):
+    """A flow modifier names an unknown function, state or modifier."""
+
+
+class AuthException(GladierException):
+    """Tokens are missing or insufficient, and no interactive login may be started."""
+
+    def __init__(self, message: str, missing_scopes: t.Iterable[str] = ()):
+        self.missing_scopes = sorted(set(missing_scopes))
+        super().__init__(message)
+
+
+class RegistrationException(GladierException):
+    """A flow or function needs to be (re)registered."""
+
+
+class FlowObsolete(RegistrationException):
+    """The deployed flow no longer matches the flow definition."""
+
+
+class NoFlowRegistered(RegistrationException):
+    """No flow has been deployed for this client yet."""
+
+
+class FunctionObsolete(RegistrationException):
+    """A registered compute function no longer matches its source."""
+
+
+class FlowInputError(GladierException):
+    """Run input is missing keys or fails the flow's input schema."""
+
+    def __init__(self, message: str, errors: t.Sequence[dict] = ()):
+        self.errors = list(errors)
+        super().__init__(message)
+
+
+class FlowValidationError(GladierException):
+    """A flow definition is invalid. ``problems`` lists every problem found.
+
+    Each problem is a dict with ``state`` (or None for the top level), ``path`` (a JSON path
+    into the definition) and ``message``.
+    """
+
+    def __init__(self, problems: t.Sequence[dict], warnings: t.Sequence[dict] = ()):
+        self.problems = list(problems)
+        self.warnings = list(warnings)
+        lines = [format_problem(p) for p in self.problems]
+        super().__init__(
+            f"Flow definition is invalid ({len(lines)} problem(s)):\n  " + "\n  ".join(lines)
+        )
+
+
+def format_problem(problem: dict) -> str:
+    """One line for a validator problem: ``<path> (state X): message``."""
+    where = problem.get("path") or "$"
+    if problem.get("state"):
+        where += f" (state {problem['state']})"
+    return f"{where}: {problem['message']}"
+
+
+class ExpressionError(GladierException):
+    """An expression (``"key.=": ...``) failed or was refused by the sandbox."""
+
+
+class PathError(GladierException):
+    """A JSON path is malformed or names data that does not exist."""
+
+    def __init__(self, message: str, path: str = ""):
+        self.path = path
+        super().__init__(message)
+
+
+class EngineError(GladierException):
+    """The embedded engine cannot do what was asked (unknown run, bad store, ...)."""
+
+
+class ActionProviderError(GladierException):
+    """An action provider refused a request or answered with something unusable.
+
+    ``http_status`` and ``body`` carry what the provider said, when there was an answer.
+    """
+
+    def __init__(self, message: str, *, http_status: int | None = None, body: t.Any = None):
+        self.http_status = http_status
+        self.body = body
+        super().__init__(message)

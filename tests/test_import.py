@@ -1,0 +1,16 @@
+import subprocess
+import sys
+
+
+def test_import_gladier_does_not_load_globus_compute_sdk():
+    code = "import sys, gladier; print('globus_compute_sdk' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    import gladier
+    import pytest
+
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        gladier.nope
