@@ -112,3 +112,18 @@ class ActionProviderError(GladierException):
         self.http_status = http_status
         self.body = body
         super().__init__(message)
+
+
+class FlowRuntimeError(GladierException):
+    """An error raised inside a run, named as the Flows service names it.
+
+    ``error`` is the name a ``Catch`` matches (``States.Runtime``, ``ActionUnableToRun``,
+    ``ActionFailedException``, ``ActionTimeout``, ...); ``cause`` says what happened and where.
+    """
+
+    def __init__(self, error: str, cause: str, *, state_name: str | None = None):
+        self.error = error
+        self.cause = cause
+        self.state_name = state_name
+        where = f" in state '{state_name}'" if state_name else ""
+        super().__init__(f"{error}{where}: {cause}")
