@@ -1,0 +1,90 @@
+"""Transfer and TransferDelete: the Globus Transfer action providers."""
+
+from __future__ import annotations
+
+import typing as t
+
+from gladier.tools.builtins.action import ActionState
+
+TRANSFER_ACTION_URL = "https://transfer.actions.globus.org/transfer"
+TRANSFER_DELETE_ACTION_URL = "https://transfer.actions.globus.org/delete"
+
+
+class TransferItem:
+    """One source/destination pair of a transfer (paths or ``$.`` references)."""
+
+    def __init__(
+        self,
+        source_path: str = "$.input.source_transfer_path",
+        destination_path: str = "$.input.destination_transfer_path",
+        recursive: t.Optional[t.Union[bool, str]] = None,
+    ) -> None:
+        self.source_path = source_path
+        self.destination_path = destination_path
+        self.recursive = recursive
+
+    def to_parameters(self) -> t.Dict[str, t.Any]:
+        return {
+            "source_path": self.source_path,
+            "destination_path": self.destination_path,
+            "recursive": self.recursive,
+        }
+
+
+class Transfer(ActionState):
+    """Transfer ``transfer_items`` (a list, or a ``$.`` path to one) between two collections."""
+
+    action_url: t.Optional[str] = TRANSFER_ACTION_URL
+    source_endpoint_id: str = "$.input.transfer_source_endpoint_id"
+    destination_endpoint_id: str = "$.input.transfer_destination_endpoint_id"
+    transfer_items: t.Union[t.List[TransferItem], str, None] = None
+    label: t.Optional[str] = None
+    sync_level: t.Optional[t.Union[str, int]] = None
+    notify_on_succeeded: t.Optional[t.Union[bool, str]] = None
+    notify_on_failed: t.Optional[t.Union[bool, str]] = None
+    notify_on_inactive: t.Optional[t.Union[bool, str]] = None
+
+    def get_parameters(self) -> t.Dict[str, t.Any]:
+        items = self.transfer_items if self.transfer_items is not None else [TransferItem()]
+        return {
+            "source_endpoint": self.source_endpoint_id,
+            "destination_endpoint": self.destination_endpoint_id,
+            "DATA": items,
+            "label": self.label,
+            "sync_level": self.sync_level,
+            "notify_on_succeeded": self.notify_on_succeeded,
+            "notify_on_failed": self.notify_on_failed,
+            "notify_on_inactive": self.notify_on_inactive,
+        }
+
+
+class TransferDelete(ActionState):
+    """Delete ``items`` (paths, or a ``$.`` path to a list of ``{"path": ...}``) on a collection."""
+
+    action_url: t.Optional[str] = TRANSFER_DELETE_ACTION_URL
+    endpoint_id: str = "$.input.transfer_delete_endpoint_id"
+    items: t.Union[t.List[str], str] = "$.input.transfer_delete_items"
+    recursive: t.Optional[t.Union[bool, str]] = None
+    ignore_missing: t.Optional[t.Union[bool, str]] = None
+    interpret_globs: t.Optional[t.Union[bool, str]] = None
+    label: t.Optional[str] = None
+    notify_on_succeeded: t.Optional[t.Union[bool, str]] = None
+    notify_on_failed: t.Optional[t.Union[bool, str]] = None
+    notify_on_inactive: t.Optional[t.Union[bool, str]] = None
+
+    def get_parameters(self) -> t.Dict[str, t.Any]:
+        if isinstance(self.items, str):
+            data: t.Any = self.items
+        else:
+            data = [{"path": path} for path in self.items]
+        return {
+            "endpoint": self.endpoint_id,
+            "DATA": data,
+            "recursive": self.recursive,
+            "ignore_missing": self.ignore_missing,
+            "interpret_globs": self.interpret_globs,
+            "label": self.label,
+            "notify_on_succeeded": self.notify_on_succeeded,
+            "notify_on_failed": self.notify_on_failed,
+            "notify_on_inactive": self.notify_on_inactive,
+        }
