@@ -127,3 +127,30 @@ class FlowRuntimeError(GladierException):
         self.state_name = state_name
         where = f" in state '{state_name}'" if state_name else ""
         super().__init__(f"{error}{where}: {cause}")
+
+
+class StateOutputNotFound(GladierException):
+    """A run has (not yet) stored any result for the state asked about."""
+
+
+class GraphvizNotFound(ConfigException):
+    """Drawing SVG needs Graphviz's ``dot`` program, and it is not on PATH."""
+
+
+class MissingFlowInput(FlowInputError, ConfigException):
+    """A tool's required input is absent from the run input.
+
+    A :class:`ConfigException` too, as the reference raised, so existing ``except`` clauses
+    keep working. Each entry of ``errors`` has ``tool``, ``key`` and ``message``.
+    """
+
+
+class ActionProviderUnavailable(ActionProviderError):
+    """An action provider could not answer now (unreachable, timed out, HTTP 5xx).
+
+    Asking again later may work, so the engine retries a status poll instead of failing.
+    """
+
+
+class StateNameConflict(FlowGenException):
+    """Two tools or state objects put states with the same name into one flow."""

@@ -8,12 +8,22 @@ service returns.
 
 from __future__ import annotations
 
+import logging
+import time
 import typing as t
+
+from gladier.exc import StateOutputNotFound
+
+log = logging.getLogger(__name__)
 
 #: Run statuses after which a run never changes again.
 TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "ENDED"})
 #: The service limits run labels to 64 characters.
 MAX_LABEL_LENGTH = 64
+#: ``progress`` never asks the service about a run more often than this (seconds).
+MIN_POLL_INTERVAL = 2
+#: ``progress`` doubles its wait after each poll, up to this many seconds.
+MAX_POLL_INTERVAL = 60
 
 
 def shorten_label(label: str) -> str:
@@ -21,6 +31,20 @@ def shorten_label(label: str) -> str:
     if len(label) <= MAX_LABEL_LENGTH:
         return label
     return label[: MAX_LABEL_LENGTH - 2] + ".."
+
+
+def describe_run(run: dict) -> str:
+    """One line saying where a run is: ``[INACTIVE] ConsentRequired: <description>``."""
+    details = run.get("details") or {}
+    code = details.get("code") if isinstance(details, dict) else None
+    description = details.get("description") if isinstance(details, dict) else None
+    reason = ": ".join(str(part) for part in (code, description) if part)
+    return f"[{run.get('status')}] {reason}".rstrip()
+
+
+def print_progress(run: dict) -> None:
+    """The default ``progress`` callback: one line per poll on stdout."""
+    print(describe_run(run))
 
 
 class BaseFlowsManager:
@@ -46,13 +70,28 @@ class BaseFlowsManager:
         login_manager: t.Any = None,
         storage: t.Any = None,
     ) -> None:
-        raise NotImplementedError
+        self.flow_id = flow_id
+        self.flow_definition = flow_definition
+        self.flow_schema = flow_schema
+        self.flow_title = flow_title
+        self.globus_group = globus_group
+        self.subscription_id = subscription_id
+        self.on_change = on_change
+        self.redeploy_on_404 = redeploy_on_404
+        self.flow_kwargs = dict(flow_kwargs or {})
+        self.run_kwargs = dict(run_kwargs or {})
+        self.login_manager = login_manager
+        self.storage = storage
 
     def set_storage(self, storage: t.Any, replace: bool = False) -> None:
-        raise NotImplementedError
+        """Use ``storage`` unless one is set already (or ``replace`` is true)."""
+        if self.storage is None or replace:
+            self.storage = storage
 
     def set_login_manager(self, login_manager: t.Any, replace: bool = False) -> None:
-        raise NotImplementedError
+        """Use ``login_manager`` unless one is set already (or ``replace`` is true)."""
+        if self.login_manager is None or replace:
+            self.login_manager = login_manager
 
     def get_scopes(self) -> list[str]:
         """Scopes this manager needs a login for (empty for the embedded engine)."""
@@ -86,9 +125,35 @@ class BaseFlowsManager:
 
     def progress(self, run_id: str, callback: t.Callable[[dict], None] | None = None,
                  delay: float = 2) -> dict:
-        """Follow a run until it ends or needs a person (INACTIVE); return the last document."""
-        raise NotImplementedError
+        """Follow a run until it ends or needs a person (INACTIVE); return the last document.
+
+        The first poll comes after ``delay`` seconds; each later wait doubles, up to
+        ``MAX_POLL_INTERVAL``, and no wait is shorter than ``MIN_POLL_INTERVAL`` (the
+        service rate-limits faster polling). An INACTIVE run waits for a person (consent,
+        web input), so polling stops and the reason is logged.
+        """
+        callback = callback or print_progress
+        interval = min(max(delay, MIN_POLL_INTERVAL), MAX_POLL_INTERVAL)
+        while True:
+            time.sleep(interval)
+            run = self.get_status(run_id)
+            callback(run)
+            if run["status"] in TERMINAL_STATUSES:
+                return run
+            if run["status"] == "INACTIVE":
+                log.warning("Run %s needs attention, stopped following it: %s",
+                            run_id, describe_run(run))
+                return run
+            interval = min(interval * 2, MAX_POLL_INTERVAL)
 
     def get_details(self, run_id: str, state_name: str) -> dict:
         """What ``state_name`` produced in the run (its result in the run's output)."""
-        raise NotImplementedError
+        run = self.get_status(run_id)
+        details = run.get("details") or {}
+        output = details.get("output") or {}
+        if state_name not in output:
+            raise StateOutputNotFound(
+                f"Run {run_id} ({run.get('status')}) has no output for state '{state_name}'; "
+                f"states with output: {sorted(output) or 'none yet'}"
+            )
+        return output[state_name]

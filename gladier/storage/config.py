@@ -1,0 +1,94 @@
+"""The config file: one section per client class, holding flow and function ids.
+
+``~/.gladier/<client_id>.cfg`` by default. A section holds ``flow_id``, ``flow_checksum``,
+``<fn>_function_id``, ``<fn>_function_checksum`` and any flow input key the user wants to
+override. Nothing is written until a value is stored.
+"""
+
+from __future__ import annotations
+
+import configparser
+import io
+import os
+import pathlib
+
+from gladier.flowgen.naming import snake_case
+from gladier.storage.files import write_private_text
+
+CONFIG_DIR = "~/.gladier"
+
+
+def default_config_path(client_id: str) -> pathlib.Path:
+    """``~/.gladier/<client_id>.cfg``, with ``~`` resolved at call time (HOME is respected)."""
+    return pathlib.Path(os.path.expanduser(CONFIG_DIR)) / f"{client_id}.cfg"
+
+
+def section_name(class_name: str) -> str:
+    """The config section of a client class: its name in snake_case."""
+    return snake_case(class_name)
+
+
+class GladierConfig:
+    """One config file. Every read sees the file as it is now, every write saves it."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = pathlib.Path(os.path.expanduser(os.fspath(path)))
+
+    def _read(self) -> configparser.ConfigParser:
+        parser = configparser.ConfigParser(interpolation=None)
+        if self.path.exists():
+            parser.read(self.path, encoding="utf-8")
+        return parser
+
+    def _write(self, parser: configparser.ConfigParser) -> None:
+        buf = io.StringIO()
+        parser.write(buf)
+        write_private_text(self.path, buf.getvalue())
+
+    def section(self, name: str) -> ConfigSection:
+        return ConfigSection(self, name)
+
+    def get(self, section: str, key: str) -> str | None:
+        parser = self._read()
+        if not parser.has_section(section):
+            return None
+        return parser.get(section, key, fallback=None)
+
+    def items(self, section: str) -> dict[str, str]:
+        parser = self._read()
+        return dict(parser.items(section)) if parser.has_section(section) else {}
+
+    def set(self, section: str, key: str, value: str) -> None:
+        parser = self._read()
+        if not parser.has_section(section):
+            parser.add_section(section)
+        parser.set(section, key, str(value))
+        self._write(parser)
+
+    def delete(self, section: str, key: str) -> None:
+        parser = self._read()
+        if parser.has_section(section) and parser.remove_option(section, key):
+            self._write(parser)
+
+
+class ConfigSection:
+    """The storage a manager sees: one client's section of the config file."""
+
+    def __init__(self, config: GladierConfig, name: str) -> None:
+        self.config = config
+        self.name = name
+
+    def get_value(self, key: str) -> str | None:
+        return self.config.get(self.name, key)
+
+    def set_value(self, key: str, value: str) -> None:
+        self.config.set(self.name, key, value)
+
+    def del_value(self, key: str) -> None:
+        self.config.delete(self.name, key)
+
+    def items(self) -> dict[str, str]:
+        return self.config.items(self.name)
+
+    def __repr__(self) -> str:
+        return f"ConfigSection({str(self.config.path)!r}, {self.name!r})"

@@ -1,0 +1,250 @@
+"""GladierBaseClient: engine choice, login rules, input checks, and the Globus call path."""
+
+import io
+import json
+import sys
+
+import globus_sdk
+import pytest
+from globus_sdk.scopes import ComputeScopes, SpecificFlowScopes
+from globus_sdk.testing import get_last_request, get_response_set, load_response
+
+from gladier import GladierBaseClient, GladierBaseTool, GladierClient, generate_flow_definition
+from gladier.exc import (
+    AuthException,
+    ConfigException,
+    FlowInputError,
+    NoFlowRegistered,
+)
+from gladier.managers import (
+    CallbackLoginManager,
+    ConfidentialClientLoginManager,
+    FlowsManager,
+    UserAppLoginManager,
+)
+from gladier.managers.flows_manager import FLOWS_SCOPES
+
+FLOW_ID = get_response_set(globus_sdk.FlowsClient.create_flow).lookup("default").json["id"]
+FLOW_SCOPE = str(SpecificFlowScopes(FLOW_ID).user)
+COMPUTE_SCOPE = str(ComputeScopes.all)
+FUNCTION_ID = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+
+
+def reconstruct(**data):
+    """Reconstruct one scan."""
+    return data["scan_path"]
+
+
+@generate_flow_definition
+class ReconstructTool(GladierBaseTool):
+    compute_functions = [reconstruct]
+    required_input = ["scan_path"]
+    flow_input = {"threshold": 3}
+
+
+@generate_flow_definition
+class ReconstructionClient(GladierBaseClient):
+    """Reconstructs scans."""
+
+    gladier_tools = [ReconstructTool]
+
+
+def all_authorizers(*extra):
+    scopes = FLOWS_SCOPES + [COMPUTE_SCOPE, *extra]
+    return {scope: globus_sdk.AccessTokenAuthorizer(f"token-{i}") for i, scope in enumerate(scopes)}
+
+
+@pytest.fixture
+def globus_client():
+    return ReconstructionClient(authorizers=all_authorizers(FLOW_SCOPE), engine="globus")
+
+
+def answer_compute_registration(mocked_responses):
+    mocked_responses.add("POST", "https://compute.api.globus.org/v3/functions",
+                         json={"function_uuid": FUNCTION_ID})
+
+
+# -- engine choice and construction ---------------------------------------------------
+
+
+def test_engine_defaults_to_local():
+    from gladier.engine.manager import LocalFlowsManager
+
+    client = ReconstructionClient()
+    assert client.engine == "local"
+    assert isinstance(client.flows_manager, LocalFlowsManager)
+    assert client.scopes == [] and client.is_logged_in()
+
+
+def test_engine_from_environment_selects_globus_managers(monkeypatch):
+    monkeypatch.setenv("GLADIER_ENGINE", "globus")
+
+    client = ReconstructionClient()
+
+    assert isinstance(client.flows_manager, FlowsManager)
+    assert isinstance(client.login_manager, UserAppLoginManager)
+
+
+def test_engine_class_attribute_is_used():
+    class GlobusClient(ReconstructionClient):
+        engine = "globus"
+
+    assert GlobusClient().engine == "globus"
+
+
+@pytest.mark.parametrize("where", ["argument", "environment"])
+def test_unknown_engine_is_a_config_exception(monkeypatch, where):
+    if where == "environment":
+        monkeypatch.setenv("GLADIER_ENGINE", "lambda")
+        kwargs = {}
+    else:
+        kwargs = {"engine": "lambda"}
+
+    with pytest.raises(ConfigException, match="'lambda'"):
+        ReconstructionClient(**kwargs)
+
+
+def test_constructing_clients_writes_no_files_and_needs_no_network(isolated_home):
+    ReconstructionClient()
+    ReconstructionClient(engine="globus")
+
+    assert list(isolated_home.iterdir()) == []
+
+
+def test_client_secret_in_environment_selects_confidential_login(monkeypatch):
+    monkeypatch.setenv("GLADIER_CLIENT_ID", "7414f0b4-7d05-4bb6-bb00-076fa3f17cf5")
+    monkeypatch.setenv("GLADIER_CLIENT_SECRET", "s3cret")
+
+    client = ReconstructionClient(engine="globus")
+
+    assert isinstance(client.login_manager, ConfidentialClientLoginManager)
+
+
+def test_insufficient_authorizers_raise_naming_missing_scopes():
+    flows_only = {scope: globus_sdk.AccessTokenAuthorizer("t") for scope in FLOWS_SCOPES}
+
+    with pytest.raises(AuthException, match="do not cover") as raised:
+        ReconstructionClient(authorizers=flows_only, engine="globus")
+    assert raised.value.missing_scopes == [COMPUTE_SCOPE]
+
+
+def test_sufficient_authorizers_use_a_callback_login_manager(globus_client):
+    assert isinstance(globus_client.login_manager, CallbackLoginManager)
+    assert globus_client.is_logged_in()
+    assert COMPUTE_SCOPE in globus_client.scopes
+
+
+# -- input --------------------------------------------------------------------------
+
+
+def test_run_flow_input_must_be_nested_under_input(globus_client):
+    with pytest.raises(ConfigException, match="nested under one key 'input'"):
+        globus_client.run_flow({"scan_path": "/data/scan_001.h5"})
+
+
+def test_run_flow_names_tool_and_missing_key(mocked_responses, globus_client):
+    answer_compute_registration(mocked_responses)
+
+    with pytest.raises(FlowInputError, match="ReconstructTool requires flow input 'scan_path'") \
+            as raised:
+        globus_client.run_flow({"input": {}})
+
+    assert isinstance(raised.value, ConfigException)
+    assert raised.value.errors[0]["tool"] == "ReconstructTool"
+    assert raised.value.errors[0]["key"] == "scan_path"
+
+
+def test_get_input_has_function_ids_tool_defaults_and_config_overrides(
+        mocked_responses, globus_client):
+    answer_compute_registration(mocked_responses)
+    globus_client.storage.set_value("threshold", "7")
+
+    assert globus_client.get_input() == {
+        "input": {"reconstruct_function_id": FUNCTION_ID, "threshold": "7"},
+    }
+
+
+def test_local_get_input_includes_function_ids_and_compute_endpoint():
+    flow_input = ReconstructionClient().get_input()["input"]
+
+    assert flow_input["reconstruct_function_id"]
+    assert flow_input["compute_endpoint"]
+    assert flow_input["threshold"] == 3
+
+
+# -- the Globus path ----------------------------------------------------------------
+
+
+def test_run_flow_on_globus_registers_deploys_and_runs(mocked_responses, globus_client):
+    answer_compute_registration(mocked_responses)
+    load_response(globus_sdk.FlowsClient.create_flow)
+    load_response(globus_sdk.SpecificFlowClient.run_flow)
+
+    run = globus_client.run_flow({"input": {"scan_path": "/data/scan_001.h5"}},
+                                 label="nightly reconstruction", tags=["nightly"])
+
+    assert run["run_id"]
+    paths = [c.request.path_url for c in mocked_responses.calls]
+    assert paths == ["/v3/functions", "/flows", f"/flows/{FLOW_ID}/run"]
+    create_body = json.loads(mocked_responses.calls[1].request.body)
+    assert create_body["definition"] == globus_client.get_flow_definition()
+    assert create_body["title"] == "ReconstructionClient flow"
+    run_body = json.loads(get_last_request().body)
+    assert run_body["body"]["input"] == {"scan_path": "/data/scan_001.h5", "threshold": 3,
+                                         "reconstruct_function_id": FUNCTION_ID}
+    assert run_body["label"] == "nightly reconstruction"
+    assert run_body["tags"] == ["nightly"]
+    assert globus_client.get_flow_id() == FLOW_ID
+
+
+def test_auto_registration_off_without_deployed_flow_raises(mocked_responses):
+    client = ReconstructionClient(authorizers=all_authorizers(), engine="globus",
+                                  auto_registration=False)
+
+    with pytest.raises(NoFlowRegistered, match="auto_registration is off"):
+        client.sync_flow()
+    assert not mocked_responses.calls
+
+
+def test_first_run_without_terminal_raises_auth_exception(monkeypatch, mocked_responses):
+    monkeypatch.setattr(sys, "stdin", io.StringIO())
+    client = ReconstructionClient(engine="globus")
+
+    with pytest.raises(AuthException, match="no terminal") as raised:
+        client.run_flow({"input": {"scan_path": "/data/scan_001.h5"}})
+    assert COMPUTE_SCOPE in raised.value.missing_scopes
+    assert not mocked_responses.calls
+
+
+def test_auto_login_off_raises_auth_exception_before_any_request(mocked_responses):
+    client = ReconstructionClient(engine="globus", auto_login=False)
+
+    with pytest.raises(AuthException, match="auto_login=False"):
+        client.run_flow({"input": {"scan_path": "/data/scan_001.h5"}})
+    assert not client.is_logged_in()
+
+
+def test_gladier_client_runs_a_given_definition_on_the_local_engine():
+    definition = {"StartAt": "Greet", "States": {
+        "Greet": {"Type": "Pass", "Parameters": {"who.$": "$.input.who"},
+                  "ResultPath": "$.Greet", "End": True}}}
+    client = GladierClient(definition)
+
+    run = client.run_flow({"input": {"who": "world"}})
+    last = client.progress(run["run_id"], callback=lambda run: None, delay=0.05)
+
+    assert last["status"] == "SUCCEEDED"
+    assert client.get_details(run["run_id"], "Greet") == {"who": "world"}
+
+
+def test_auto_registration_off_with_changed_flow_raises_flow_obsolete(mocked_responses):
+    from gladier.exc import FlowObsolete
+
+    client = ReconstructionClient(authorizers=all_authorizers(FLOW_SCOPE), engine="globus",
+                                  auto_registration=False)
+    client.storage.set_value("flow_id", FLOW_ID)
+    client.storage.set_value("flow_checksum", "checksum-of-an-older-definition")
+
+    with pytest.raises(FlowObsolete, match="auto_registration=True"):
+        client.sync_flow()
+    assert not mocked_responses.calls

@@ -1,0 +1,364 @@
+"""FlowsManager against the Flows service, answered by globus_sdk.testing canned responses."""
+
+import copy
+import json
+
+import globus_sdk
+import pytest
+from globus_sdk.config import get_service_url
+from globus_sdk.scopes import ComputeScopes, SpecificFlowScopes
+from globus_sdk.testing import get_last_request, get_response_set, load_response
+
+from gladier.exc import AuthException, StateOutputNotFound
+from gladier.managers import CallbackLoginManager, FlowsManager
+from gladier.managers import base as base_module
+from gladier.managers.flows_manager import FLOWS_SCOPES
+
+FLOW_ID = get_response_set(globus_sdk.FlowsClient.create_flow).lookup("default").json["id"]
+FLOW_SCOPE = str(SpecificFlowScopes(FLOW_ID).user)
+RUN_DOC = get_response_set(globus_sdk.FlowsClient.get_run).lookup("default").responses[0].json
+RUN_ID = RUN_DOC["run_id"]
+FLOWS_URL = get_service_url("flows").rstrip("/")
+GROUP = "8b5e4c2a-6c1e-11ee-9a4d-0242ac120002"
+
+DEFINITION = {
+    "StartAt": "Hello",
+    "States": {"Hello": {"Type": "Pass", "Result": {"hi": "there"}, "ResultPath": "$.Hello",
+                         "End": True}},
+}
+
+
+def authorizers_for(scopes):
+    return {scope: globus_sdk.AccessTokenAuthorizer(f"token-for-{scope}") for scope in scopes}
+
+
+@pytest.fixture
+def login():
+    return CallbackLoginManager(authorizers_for(FLOWS_SCOPES + [FLOW_SCOPE]))
+
+
+@pytest.fixture
+def manager(config_section, login):
+    return FlowsManager(flow_definition=copy.deepcopy(DEFINITION), flow_schema={},
+                        flow_title="My Flow", login_manager=login, storage=config_section)
+
+
+def request_body(request=None):
+    return json.loads((request or get_last_request()).body)
+
+
+def flow_calls(mocked_responses):
+    return [(c.request.method, c.request.path_url) for c in mocked_responses.calls]
+
+
+def flows_error(status, code, detail):
+    """The Flows service's error body: {"error": {"code", "detail"}, "debug_id"}."""
+    return {"error": {"code": code, "detail": detail},
+            "debug_id": "0b7a6f10-8c5e-4a8e-9d0e-5e6f2d7c1a11"}
+
+
+def test_first_sync_deploys_flow_and_stores_id_scope_and_checksum(
+        mocked_responses, manager, config_section):
+    load_response(globus_sdk.FlowsClient.create_flow)
+
+    assert manager.sync_flow() == FLOW_ID
+
+    body = request_body()
+    assert body["definition"] == DEFINITION
+    assert body["title"] == "My Flow"
+    assert body["input_schema"] == {}
+    assert config_section.get_value("flow_id") == FLOW_ID
+    assert config_section.get_value("flow_scope") == FLOW_SCOPE
+    assert config_section.get_value("flow_checksum") == manager.get_flow_checksum()
+
+
+def test_sync_after_deploy_with_flow_kwargs_makes_no_update(
+        mocked_responses, manager):
+    manager.flow_kwargs = {"keywords": ["tomography"], "description": "Reconstructs scans"}
+    load_response(globus_sdk.FlowsClient.create_flow)
+    manager.sync_flow()
+    assert request_body()["keywords"] == ["tomography"]
+
+    assert manager.sync_flow() == FLOW_ID
+    assert flow_calls(mocked_responses) == [("POST", "/flows")]
+
+
+def test_changed_definition_updates_the_deployed_flow(mocked_responses, manager, config_section):
+    load_response(globus_sdk.FlowsClient.create_flow)
+    load_response(globus_sdk.FlowsClient.update_flow)
+    manager.sync_flow()
+    first_checksum = config_section.get_value("flow_checksum")
+
+    manager.flow_definition["States"]["Hello"]["Result"] = {"hi": "again"}
+    assert manager.sync_flow() == FLOW_ID
+
+    assert flow_calls(mocked_responses)[-1] == ("PUT", f"/flows/{FLOW_ID}")
+    assert request_body()["definition"]["States"]["Hello"]["Result"] == {"hi": "again"}
+    assert config_section.get_value("flow_checksum") not in (None, first_checksum)
+
+
+def test_changed_flow_kwargs_update_the_deployed_flow(mocked_responses, manager):
+    load_response(globus_sdk.FlowsClient.create_flow)
+    load_response(globus_sdk.FlowsClient.update_flow)
+    manager.sync_flow()
+
+    manager.flow_kwargs = {"subtitle": "Now with a subtitle"}
+    manager.sync_flow()
+
+    assert flow_calls(mocked_responses)[-1] == ("PUT", f"/flows/{FLOW_ID}")
+    assert request_body()["subtitle"] == "Now with a subtitle"
+
+
+def test_update_of_deleted_flow_deploys_a_new_one(mocked_responses, manager, config_section):
+    config_section.set_value("flow_id", "5a3a7a8e-0000-4000-8000-00000000dead")
+    config_section.set_value("flow_checksum", "stale")
+    mocked_responses.add(
+        "PUT", f"{FLOWS_URL}/flows/5a3a7a8e-0000-4000-8000-00000000dead", status=404,
+        json=flows_error(404, "NOT_FOUND", "No flow with id 5a3a7a8e exists"),
+    )
+    load_response(globus_sdk.FlowsClient.create_flow)
+
+    assert manager.sync_flow() == FLOW_ID
+    assert flow_calls(mocked_responses)[-1] == ("POST", "/flows")
+    assert config_section.get_value("flow_id") == FLOW_ID
+
+
+def test_update_of_deleted_flow_raises_when_redeploy_is_off(
+        mocked_responses, manager, config_section):
+    manager.redeploy_on_404 = False
+    config_section.set_value("flow_id", FLOW_ID)
+    config_section.set_value("flow_checksum", "stale")
+    mocked_responses.add("PUT", f"{FLOWS_URL}/flows/{FLOW_ID}", status=404,
+                         json=flows_error(404, "NOT_FOUND", "No such flow"))
+
+    with pytest.raises(globus_sdk.GlobusAPIError) as raised:
+        manager.sync_flow()
+    assert raised.value.http_status == 404
+
+
+def test_globus_group_is_given_every_flow_and_run_role(mocked_responses, manager):
+    manager.globus_group = GROUP
+    load_response(globus_sdk.FlowsClient.create_flow)
+    manager.sync_flow()
+
+    body = request_body()
+    for role in ("flow_viewers", "flow_starters", "flow_administrators",
+                 "run_managers", "run_monitors"):
+        assert body[role] == [f"urn:globus:groups:id:{GROUP}"]
+
+
+def test_run_sends_input_label_tags_and_group_permissions(mocked_responses, manager):
+    manager.globus_group = GROUP
+    manager.run_kwargs = {"activity_notification_policy": {"status": ["FAILED"]}}
+    load_response(globus_sdk.FlowsClient.create_flow)
+    load_response(globus_sdk.SpecificFlowClient.run_flow)
+
+    run = manager.run_flow({"input": {"name": "x"}}, label="L" * 100, tags=["nightly"])
+
+    assert run["run_id"]
+    body = request_body()
+    assert body["body"] == {"input": {"name": "x"}}
+    assert body["label"] == "L" * 62 + ".."
+    assert body["tags"] == ["nightly"]
+    assert body["run_managers"] == [f"urn:globus:groups:id:{GROUP}"]
+    assert body["run_monitors"] == [f"urn:globus:groups:id:{GROUP}"]
+    assert body["activity_notification_policy"] == {"status": ["FAILED"]}
+    assert get_last_request().headers["Authorization"] == f"Bearer token-for-{FLOW_SCOPE}"
+
+
+def test_run_with_missing_scope_asks_for_consent_then_retries_once(
+        mocked_responses, config_section):
+    requested = []
+
+    def consent(scopes):
+        requested.append(list(scopes))
+        return authorizers_for(scopes)
+
+    login = CallbackLoginManager(authorizers_for(FLOWS_SCOPES + [FLOW_SCOPE]), callback=consent)
+    manager = FlowsManager(flow_definition=DEFINITION, login_manager=login,
+                           storage=config_section)
+    load_response(globus_sdk.FlowsClient.create_flow)
+    load_response(globus_sdk.SpecificFlowClient.run_flow, case="missing_scope_error")
+    load_response(globus_sdk.SpecificFlowClient.run_flow)
+
+    run = manager.run_flow({"input": {}})
+
+    assert run["run_id"]
+    assert requested == [[FLOW_SCOPE]]
+    runs = [c for c in mocked_responses.calls if c.request.path_url.endswith("/run")]
+    assert len(runs) == 2
+
+
+def test_run_missing_scope_twice_raises_auth_exception_naming_scope(
+        mocked_responses, config_section):
+    login = CallbackLoginManager(authorizers_for(FLOWS_SCOPES + [FLOW_SCOPE]),
+                                 callback=authorizers_for)
+    manager = FlowsManager(flow_definition=DEFINITION, login_manager=login,
+                           storage=config_section)
+    load_response(globus_sdk.FlowsClient.create_flow)
+    load_response(globus_sdk.SpecificFlowClient.run_flow, case="missing_scope_error")
+
+    with pytest.raises(AuthException) as raised:
+        manager.run_flow({"input": {}})
+    assert raised.value.missing_scopes == [FLOW_SCOPE]
+
+
+def test_run_of_deleted_flow_redeploys_and_runs_the_new_flow(
+        mocked_responses, manager, config_section):
+    old = "5a3a7a8e-0000-4000-8000-00000000dead"
+    config_section.set_value("flow_id", old)
+    config_section.set_value("flow_checksum", manager.get_flow_checksum())
+    manager.login_manager.authorizers.update(authorizers_for([str(SpecificFlowScopes(old).user)]))
+    mocked_responses.add("POST", f"{FLOWS_URL}/flows/{old}/run", status=404,
+                         json=flows_error(404, "NOT_FOUND", f"No flow with id {old}"))
+    load_response(globus_sdk.FlowsClient.create_flow)
+    load_response(globus_sdk.SpecificFlowClient.run_flow)
+
+    manager.run_flow({"input": {}})
+
+    assert flow_calls(mocked_responses) == [
+        ("POST", f"/flows/{old}/run"), ("POST", "/flows"), ("POST", f"/flows/{FLOW_ID}/run"),
+    ]
+    assert config_section.get_value("flow_id") == FLOW_ID
+
+
+def test_get_status_returns_the_run_document(mocked_responses, manager):
+    load_response(globus_sdk.FlowsClient.get_run)
+
+    run = manager.get_status(RUN_ID)
+
+    assert run["run_id"] == RUN_ID
+    assert run["status"] == RUN_DOC["status"]
+
+
+def test_get_status_decodes_a_serialized_compute_exception(mocked_responses, manager):
+    from globus_compute_sdk.serialize import ComputeSerializer
+
+    failed = copy.deepcopy(RUN_DOC)
+    failed["status"] = "FAILED"
+    encoded = ComputeSerializer().serialize(ValueError("no such file: scan_001.h5"))
+    failed["details"]["output"] = {
+        "Reconstruct": {"status": "FAILED", "details": {"exception": encoded}},
+    }
+    mocked_responses.add("GET", f"{FLOWS_URL}/runs/{RUN_ID}", json=failed)
+
+    details = manager.get_details(RUN_ID, "Reconstruct")
+
+    assert details["details"]["exception"] == "ValueError: no such file: scan_001.h5"
+
+
+def test_get_status_keeps_a_plain_text_compute_traceback(mocked_responses, manager):
+    failed = copy.deepcopy(RUN_DOC)
+    traceback_text = "Traceback (most recent call last):\nKeyError: 'scan'"
+    failed["details"]["output"] = {"Reconstruct": {"details": {"exception": traceback_text}}}
+    mocked_responses.add("GET", f"{FLOWS_URL}/runs/{RUN_ID}", json=failed)
+
+    assert manager.get_status(RUN_ID)["details"]["output"]["Reconstruct"]["details"] == {
+        "exception": traceback_text}
+
+
+def test_get_details_of_a_state_without_output_names_the_state(mocked_responses, manager):
+    load_response(globus_sdk.FlowsClient.get_run)
+
+    with pytest.raises(StateOutputNotFound, match="'NoSuchState'"):
+        manager.get_details(RUN_ID, "NoSuchState")
+
+
+def test_get_run_logs_follows_every_page(mocked_responses, manager):
+    pages = load_response(globus_sdk.FlowsClient.get_run_logs, case="paginated")
+
+    entries = manager.get_run_logs(pages.metadata["run_id"])
+
+    assert entries == [entry for page in pages.responses for entry in page.json["entries"]]
+    assert len(mocked_responses.calls) == 2
+    assert entries[-1]["code"] == "FlowSucceeded"
+
+
+def test_missing_login_for_flow_scope_uses_login_manager_callback(mocked_responses, config_section):
+    asked = []
+
+    def consent(scopes):
+        asked.extend(scopes)
+        return authorizers_for(scopes)
+
+    login = CallbackLoginManager(authorizers_for(FLOWS_SCOPES), callback=consent)
+    manager = FlowsManager(flow_definition=DEFINITION, login_manager=login,
+                           storage=config_section)
+    load_response(globus_sdk.FlowsClient.create_flow)
+    load_response(globus_sdk.SpecificFlowClient.run_flow)
+
+    manager.run_flow({"input": {}})
+
+    assert asked == [FLOW_SCOPE]
+    assert str(ComputeScopes.all) not in manager.get_scopes()
+
+
+# -- progress -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    recorded = []
+    monkeypatch.setattr(base_module.time, "sleep", recorded.append)
+    return recorded
+
+
+def add_run_statuses(mocked_responses, *statuses, details=None):
+    for status in statuses:
+        run = copy.deepcopy(RUN_DOC)
+        run["status"] = run["display_status"] = status
+        if details and status in details:
+            run["details"] = details[status]
+        mocked_responses.add("GET", f"{FLOWS_URL}/runs/{RUN_ID}", json=run)
+
+
+@pytest.mark.parametrize("terminal", ["SUCCEEDED", "FAILED", "ENDED"])
+def test_progress_stops_on_each_terminal_status(mocked_responses, manager, sleeps, terminal):
+    add_run_statuses(mocked_responses, "ACTIVE", "ACTIVE", terminal)
+    seen = []
+
+    last = manager.progress(RUN_ID, callback=seen.append)
+
+    assert last["status"] == terminal
+    assert [run["status"] for run in seen] == ["ACTIVE", "ACTIVE", terminal]
+
+
+def test_progress_backs_off_doubling_up_to_sixty_seconds(mocked_responses, manager, sleeps):
+    add_run_statuses(mocked_responses, *["ACTIVE"] * 7, "SUCCEEDED")
+
+    manager.progress(RUN_ID, callback=lambda run: None)
+
+    assert sleeps == [2, 4, 8, 16, 32, 60, 60, 60]
+
+
+def test_progress_first_poll_waits_for_delay(mocked_responses, manager, sleeps):
+    add_run_statuses(mocked_responses, "ACTIVE", "SUCCEEDED")
+
+    manager.progress(RUN_ID, callback=lambda run: None, delay=5)
+
+    assert sleeps == [5, 10]
+
+
+def test_progress_never_polls_faster_than_every_two_seconds(mocked_responses, manager, sleeps):
+    add_run_statuses(mocked_responses, "ACTIVE", "SUCCEEDED")
+
+    manager.progress(RUN_ID, callback=lambda run: None, delay=0)
+
+    assert sleeps == [2, 4]
+
+
+def test_progress_reports_inactive_run_with_its_reason_and_returns(
+        mocked_responses, manager, sleeps, capsys, caplog):
+    consent = {"code": "ConsentRequired",
+               "description": "The run needs consent for the Transfer scope",
+               "required_scope": "urn:globus:auth:scope:transfer.api.globus.org:all"}
+    add_run_statuses(mocked_responses, "ACTIVE", "INACTIVE", "SUCCEEDED",
+                     details={"INACTIVE": consent})
+
+    last = manager.progress(RUN_ID)
+
+    assert last["status"] == "INACTIVE"
+    assert sleeps == [2, 4]
+    printed = capsys.readouterr().out
+    assert "[INACTIVE] ConsentRequired: The run needs consent for the Transfer scope" in printed
+    assert "ConsentRequired" in caplog.text

@@ -1,0 +1,55 @@
+"""The config file: per-client sections, nothing written until stored, owner-only files."""
+
+import stat
+
+from gladier.storage import GladierConfig, default_config_path, section_name
+
+
+def test_default_config_path_is_under_home_gladier(isolated_home):
+    assert default_config_path("abc") == isolated_home / ".gladier" / "abc.cfg"
+
+
+def test_section_name_is_snake_case_of_client_class():
+    assert section_name("XPCSReconstructionClient") == "xpcs_reconstruction_client"
+
+
+def test_reading_a_missing_config_writes_nothing(tmp_path):
+    section = GladierConfig(tmp_path / "cfg" / "client.cfg").section("my_client")
+
+    assert section.get_value("flow_id") is None
+    assert section.items() == {}
+    section.del_value("flow_id")
+    assert not (tmp_path / "cfg").exists()
+
+
+def test_stored_value_is_read_back_by_a_new_config_object(tmp_path):
+    path = tmp_path / "client.cfg"
+    GladierConfig(path).section("my_client").set_value("flow_id", "123")
+
+    assert GladierConfig(path).section("my_client").get_value("flow_id") == "123"
+
+
+def test_sections_of_two_clients_do_not_mix(tmp_path):
+    config = GladierConfig(tmp_path / "client.cfg")
+    config.section("first_client").set_value("flow_id", "1")
+    config.section("second_client").set_value("flow_id", "2")
+    config.section("first_client").del_value("flow_id")
+
+    assert config.section("first_client").get_value("flow_id") is None
+    assert config.section("second_client").get_value("flow_id") == "2"
+
+
+def test_values_with_percent_signs_are_stored_verbatim(tmp_path):
+    section = GladierConfig(tmp_path / "client.cfg").section("my_client")
+    section.set_value("pattern", "%(name)s_100%")
+
+    assert section.get_value("pattern") == "%(name)s_100%"
+
+
+def test_config_file_and_directory_are_created_owner_only(isolated_home):
+    path = default_config_path("abc")
+    GladierConfig(path).section("my_client").set_value("flow_id", "123")
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert [p.name for p in path.parent.iterdir()] == ["abc.cfg"]
