@@ -1,0 +1,79 @@
+"""Checking run input against a flow's ``input_schema`` before the run starts.
+
+Errors take the Flows service's shape (``{"loc": ["$.bool"], "type": "InvalidActionInput",
+"msg": ...}``) so callers see the same thing from either engine. Remote ``$ref``s are never
+fetched: a schema may only refer to its own parts.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import jsonschema
+import referencing
+import referencing.exceptions
+
+from gladier.engine.paths import format_path
+from gladier.exc import FlowInputError
+
+
+def _refuse_remote(uri: str) -> referencing.Resource:
+    raise referencing.exceptions.NoSuchResource(ref=uri)
+
+
+OFFLINE_REGISTRY: referencing.Registry = referencing.Registry(retrieve=_refuse_remote)
+"""A registry that resolves no remote references (the engine never touches the network)."""
+
+
+def schema_validator(schema: t.Any) -> jsonschema.protocols.Validator:
+    """A validator for ``schema`` in its declared dialect (Draft 7 when it names none)."""
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+    return cls(schema, registry=OFFLINE_REGISTRY)
+
+
+def _location(error: jsonschema.ValidationError) -> str:
+    """Where the error is in the input; a missing required key is named itself."""
+    segments = list(error.absolute_path)
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [
+            key for key in (error.validator_value or []) if key not in error.instance
+        ]
+        if missing and missing[0] in error.message:
+            segments.append(missing[0])
+    return format_path(segments)
+
+
+def input_errors(input_schema: dict | None, body: t.Any) -> list[dict]:
+    """Every schema failure of ``body`` as ``{"loc", "type", "msg"}`` dicts, sorted by place."""
+    if input_schema is None:
+        return []
+    try:
+        validator = schema_validator(input_schema)
+        validator.check_schema(input_schema)
+        errors = list(validator.iter_errors(body))
+    except jsonschema.SchemaError as exc:
+        return [{"loc": ["$"], "type": "InvalidInputSchema",
+                 "msg": f"The flow's input schema is invalid: {exc.message}"}]
+    except (referencing.exceptions.Unresolvable, jsonschema.exceptions.UnknownType,
+            RecursionError, TypeError) as exc:
+        return [{"loc": ["$"], "type": "InvalidInputSchema",
+                 "msg": f"The flow's input schema cannot be used: {exc}"}]
+    found = [
+        {"loc": [_location(error)], "type": "InvalidActionInput", "msg": error.message}
+        for error in errors
+    ]
+    return sorted(found, key=lambda e: (e["loc"][0], e["msg"]))
+
+
+def validate_input(input_schema: dict | None, body: dict) -> None:
+    """Raise :class:`~gladier.exc.FlowInputError` listing every failing location.
+
+    No schema means no validation, as on the service.
+    """
+    errors = input_errors(input_schema, body)
+    if not errors:
+        return
+    details = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in errors)
+    raise FlowInputError(
+        f"Input failed schema validation with {len(errors)} error(s): {details}", errors
+    )

@@ -1,0 +1,363 @@
+"""What one state of a flow does, computed without any I/O.
+
+Given the definition, the name of the current state, the run state (the run's data) and the
+read-only ``$._context``, :func:`step` says what happens next: go on to another state with
+new data (Pass, ExpressionEval, Choice), sleep until a moment (Wait), end the run as failed
+(Fail) or call an action (Action). :func:`complete_action` applies an action's final status,
+and :func:`catch` routes a flow error through the state's ``Catch`` list. The scheduler does
+the waiting, the calling and the journaling; this module only decides.
+
+Errors inside a state are :class:`gladier.exc.FlowRuntimeError` named as the Flows service
+names them; an error may carry an ``output`` attribute (the action's status or the
+provider's error body) that a ``Catch`` stores with the error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import typing as t
+
+from gladier.engine.choice import choose
+from gladier.engine.parameters import mask_private, read_input, resolve_parameters
+from gladier.engine.paths import parse_path, set_path
+from gladier.engine.timing import parse_timestamp
+from gladier.exc import EngineError, ExpressionError, FlowRuntimeError, PathError
+
+#: Default limit of a run's state, as on the Flows service (bytes of JSON).
+MAX_STATE_SIZE = 200 * 1024
+#: Default ``WaitTime`` of an Action state (seconds).
+DEFAULT_WAIT_TIME = 300
+#: Longest Wait the service allows (one year, seconds).
+MAX_WAIT_SECONDS = 31536000
+#: Catch-all error names (ASL spells ``States.ALL``, Gladier ``States.All``).
+CATCH_ALL = frozenset({"States.ALL", "States.All"})
+#: Errors no ``Catch`` can handle: the run cannot go on.
+UNCATCHABLE = frozenset({"States.DataLimitExceeded"})
+#: The prefix of state keys hidden from run documents and logs.
+PRIVATE_PREFIX = "_private"
+
+
+@dataclasses.dataclass(frozen=True)
+class Advance:
+    """The state is done: continue at ``next_state`` (``None``: the run succeeded)."""
+
+    data: t.Any
+    next_state: str | None
+    output: t.Any
+
+
+@dataclasses.dataclass(frozen=True)
+class WaitUntil:
+    """Sleep, then continue at ``next_state`` with unchanged data.
+
+    Exactly one of ``seconds`` (a duration, to be scaled) and ``timestamp`` is set.
+    """
+
+    next_state: str | None
+    seconds: float | None = None
+    timestamp: datetime.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class FailRun:
+    """A Fail state: the run ends as FAILED with this error and cause."""
+
+    error: str
+    cause: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CallAction:
+    """Send ``body`` to the state's action provider and wait for a final status."""
+
+    body: t.Any
+    logged_body: t.Any
+    result_path: str
+    wait_time: float
+    exception_on_failure: bool
+    run_as: str
+
+
+Step = t.Union[Advance, WaitUntil, FailRun, CallAction]
+
+
+def runtime_error(error: str, cause: str, state_name: str | None,
+                  output: t.Any = None) -> FlowRuntimeError:
+    """A FlowRuntimeError carrying what the failing action returned, for ``Catch``."""
+    err = FlowRuntimeError(error, cause, state_name=state_name)
+    err.output = output  # type: ignore[attr-defined]
+    return err
+
+
+def get_state(definition: dict, state_name: str) -> dict:
+    try:
+        state = definition["States"][state_name]
+    except (KeyError, TypeError):
+        raise EngineError(f"The flow has no state named '{state_name}'") from None
+    if not isinstance(state, dict):
+        raise EngineError(f"State '{state_name}' is not an object")
+    return state
+
+
+def started_input(data: t.Any, step: Step) -> t.Any:
+    """What a ``<Type>Started`` log entry shows as ``input`` (private values removed)."""
+    if isinstance(step, CallAction):
+        return public_view(step.logged_body)
+    return public_view(data)
+
+
+def step(definition: dict, state_name: str, data: t.Any, *, context: dict) -> Step:
+    """Compute what ``state_name`` does with ``data``. Raises FlowRuntimeError."""
+    state = get_state(definition, state_name)
+    kind = state.get("Type")
+    try:
+        if kind == "Pass":
+            return _pass(state, state_name, data, context)
+        if kind == "ExpressionEval":
+            result = resolve_parameters(state.get("Parameters", {}), data,
+                                        context=context, state_name=state_name)
+            return _advance(state, state_name, data, result,
+                            shown=mask_private(state.get("Parameters"), result))
+        if kind == "Choice":
+            nxt = choose(state, data, context=context, state_name=state_name)
+            return Advance(data=data, next_state=nxt, output=public_view(data))
+        if kind == "Wait":
+            return _wait(state, state_name, data, context)
+        if kind == "Fail":
+            return _fail(state, state_name, data, context)
+        if kind == "Action":
+            return _action(state, state_name, data, context)
+    except (PathError, ExpressionError) as err:
+        raise runtime_error("States.Runtime", str(err), state_name) from err
+    raise EngineError(f"State '{state_name}' has an unsupported Type '{kind}'")
+
+
+def complete_action(definition: dict, state_name: str, data: t.Any,
+                    action_status: dict) -> Advance:
+    """Store an action's final status at the state's ``ResultPath``.
+
+    A FAILED status raises ``ActionFailedException`` unless the state sets
+    ``ExceptionOnActionFailure`` to false.
+    """
+    state = get_state(definition, state_name)
+    result = dict(action_status, state_name=state_name)
+    if result.get("status") == "FAILED" and state.get("ExceptionOnActionFailure", True):
+        raise runtime_error(
+            "ActionFailedException",
+            f"The action of state '{state_name}' failed: {_describe_failure(result)}",
+            state_name, output=public_view(result),
+        )
+    return _advance(state, state_name, data, result)
+
+
+def catch(definition: dict, state_name: str, data: t.Any,
+          error: FlowRuntimeError) -> Advance | None:
+    """Route ``error`` through the state's ``Catch``; ``None`` when nothing catches it.
+
+    The error object ``{"state_name", "exception", "cause"}`` (plus ``output`` when the
+    action returned something) goes to the catcher's ``ResultPath``, or replaces the whole
+    run state when it has none, as on the service.
+    """
+    if error.error in UNCATCHABLE:
+        return None
+    state = get_state(definition, state_name)
+    for catcher in state.get("Catch") or []:
+        names = set(catcher.get("ErrorEquals") or [])
+        if error.error in names or names & CATCH_ALL:
+            info = error_object(error, state_name)
+            result_path = catcher.get("ResultPath")
+            if result_path is None:
+                new_data: t.Any = info
+            else:
+                new_data = write_result(data, result_path, info, state_name)
+            return Advance(data=new_data, next_state=catcher["Next"], output=info)
+    return None
+
+
+def error_object(error: FlowRuntimeError, state_name: str) -> dict:
+    """The error as the service stores it in the run state and in run details."""
+    info = {"state_name": state_name, "exception": error.error, "cause": error.cause}
+    output = getattr(error, "output", None)
+    if output is not None:
+        info["output"] = output
+    return info
+
+
+def write_result(data: t.Any, result_path: str, value: t.Any, state_name: str) -> t.Any:
+    """``set_path`` that refuses the read-only ``$._context`` and names the state."""
+    try:
+        segments = parse_path(result_path)
+    except PathError as err:
+        raise runtime_error("States.ResultPathMatchFailure", str(err), state_name) from None
+    if segments and segments[0] == "_context":
+        raise runtime_error(
+            "States.ResultPathMatchFailure",
+            f"ResultPath '{result_path}' is inside $._context, which is read-only",
+            state_name,
+        )
+    if segments and not isinstance(data, dict):
+        data = {}
+    else:
+        data = _copy_containers(data)
+    try:
+        return set_path(data, result_path, value)
+    except PathError as err:
+        raise runtime_error("States.ResultPathMatchFailure", str(err), state_name) from None
+
+
+def check_state_size(size: int, state_name: str, *, limit: int) -> None:
+    """Refuse a run state larger than ``limit`` bytes of JSON (the service allows 200 KB)."""
+    if size > limit:
+        raise runtime_error(
+            "States.DataLimitExceeded",
+            f"The run state after state '{state_name}' is {size} bytes, over the limit of "
+            f"{limit} bytes; store large results in files and keep paths in the state",
+            state_name,
+        )
+
+
+def public_view(value: t.Any) -> t.Any:
+    """A copy of ``value`` without keys starting with ``_private`` (at any depth)."""
+    if isinstance(value, dict):
+        return {k: public_view(v) for k, v in value.items()
+                if not (isinstance(k, str) and k.startswith(PRIVATE_PREFIX))}
+    if isinstance(value, list):
+        return [public_view(v) for v in value]
+    return value
+
+
+def _copy_containers(value: t.Any) -> t.Any:
+    """Copy dicts and lists so writing a result never changes an earlier state's data."""
+    if isinstance(value, dict):
+        return {k: _copy_containers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_containers(v) for v in value]
+    return value
+
+
+def _next_state(state: dict) -> str | None:
+    if state.get("End") is True:
+        return None
+    return state.get("Next")
+
+
+def _advance(state: dict, state_name: str, data: t.Any, result: t.Any, *,
+             shown: t.Any = None) -> Advance:
+    """Write ``result`` at the ResultPath; ``shown`` is the result as logs may show it."""
+    new_data = write_result(data, state.get("ResultPath", "$"), result, state_name)
+    output = public_view(result if shown is None else shown)
+    return Advance(data=new_data, next_state=_next_state(state), output=output)
+
+
+def _effective_input(state: dict, state_name: str, data: t.Any, context: dict) -> t.Any:
+    """InputPath, then Parameters: what a Pass or Action state works on."""
+    value = data
+    if "InputPath" in state:
+        value = read_input(data, state["InputPath"], context=context, state_name=state_name)
+    if "Parameters" in state:
+        value = resolve_parameters(state["Parameters"], value,
+                                   context=context, state_name=state_name)
+    return value
+
+
+def _pass(state: dict, state_name: str, data: t.Any, context: dict) -> Advance:
+    if "Result" in state:
+        return _advance(state, state_name, data, state["Result"])
+    result = _effective_input(state, state_name, data, context)
+    return _advance(state, state_name, data, result,
+                    shown=mask_private(state.get("Parameters"), result))
+
+
+def _wait(state: dict, state_name: str, data: t.Any, context: dict) -> WaitUntil:
+    nxt = _next_state(state)
+    if "Seconds" in state or "SecondsPath" in state:
+        where = "Seconds"
+        seconds = state.get("Seconds")
+        if "SecondsPath" in state:
+            where = f"SecondsPath '{state['SecondsPath']}'"
+            seconds = read_input(data, state["SecondsPath"], context=context,
+                                 state_name=state_name)
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise runtime_error(
+                "States.Runtime",
+                f"{where} of Wait state '{state_name}' must be a number of seconds >= 0, "
+                f"not {seconds!r}", state_name,
+            )
+        if seconds > MAX_WAIT_SECONDS:
+            raise runtime_error(
+                "States.Runtime",
+                f"{where} of Wait state '{state_name}' is {seconds} s, over the one-year "
+                f"limit of {MAX_WAIT_SECONDS} s", state_name,
+            )
+        return WaitUntil(next_state=nxt, seconds=float(seconds))
+    if "Timestamp" in state or "TimestampPath" in state:
+        where = "Timestamp"
+        text = state.get("Timestamp")
+        if "TimestampPath" in state:
+            where = f"TimestampPath '{state['TimestampPath']}'"
+            text = read_input(data, state["TimestampPath"], context=context,
+                              state_name=state_name)
+        try:
+            moment = parse_timestamp(text)
+        except ValueError:
+            raise runtime_error(
+                "States.Runtime",
+                f"{where} of Wait state '{state_name}' is not an RFC 3339 timestamp: {text!r}",
+                state_name,
+            ) from None
+        return WaitUntil(next_state=nxt, timestamp=moment)
+    raise runtime_error(
+        "States.Runtime",
+        f"Wait state '{state_name}' needs one of Seconds, SecondsPath, Timestamp, "
+        "TimestampPath", state_name,
+    )
+
+
+def _fail(state: dict, state_name: str, data: t.Any, context: dict) -> FailRun:
+    error = state.get("Error")
+    cause = state.get("Cause")
+    if "ErrorPath" in state:
+        error = read_input(data, state["ErrorPath"], context=context, state_name=state_name)
+    if "CausePath" in state:
+        cause = read_input(data, state["CausePath"], context=context, state_name=state_name)
+    return FailRun(
+        error=str(error) if error is not None else "States.Fail",
+        cause=str(cause) if cause is not None else f"The flow reached Fail state '{state_name}'",
+    )
+
+
+def _action(state: dict, state_name: str, data: t.Any, context: dict) -> CallAction:
+    body = _effective_input(state, state_name, data, context)
+    logged = body
+    if "Parameters" in state:
+        logged = mask_private(state["Parameters"], body)
+    result_path = state.get("ResultPath", "$")
+    # Refuse a read-only ResultPath before the action runs, not after.
+    write_result({}, result_path, None, state_name)
+    wait_time = state.get("WaitTime", DEFAULT_WAIT_TIME)
+    if isinstance(wait_time, bool) or not isinstance(wait_time, (int, float)) or wait_time <= 0:
+        raise runtime_error(
+            "States.Runtime",
+            f"WaitTime of Action state '{state_name}' must be a positive number of seconds, "
+            f"not {wait_time!r}", state_name,
+        )
+    return CallAction(
+        body=body,
+        logged_body=logged,
+        result_path=result_path,
+        wait_time=float(wait_time),
+        exception_on_failure=bool(state.get("ExceptionOnActionFailure", True)),
+        run_as=str(state.get("RunAs", "User")),
+    )
+
+
+def _describe_failure(status: dict) -> str:
+    details = status.get("details")
+    if isinstance(details, dict):
+        for key in ("description", "exception", "error", "message", "cause"):
+            if details.get(key):
+                return str(details[key])[:1000]
+    if details:
+        return str(details)[:1000]
+    return status.get("display_status") or "status FAILED"

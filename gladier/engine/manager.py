@@ -1,0 +1,148 @@
+"""LocalFlowsManager: the client's flows manager when ``engine="local"`` (the default).
+
+It offers the same verbs as the Globus ``FlowsManager`` and returns the same shapes, but
+deploys and runs flows on the embedded :class:`~gladier.engine.engine.LocalEngine`: no
+login, no config-file writes (a flow's id is derived from its definition), and compute
+functions are registered with the engine's local function registry.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import typing as t
+
+from gladier.exc import EngineError
+from gladier.managers.base import (TERMINAL_STATUSES, BaseFlowsManager, describe_run,
+                                   print_progress, shorten_label)
+
+log = logging.getLogger(__name__)
+
+
+class LocalFlowsManager(BaseFlowsManager):
+    """Runs the client's flow on a LocalEngine (``engine=`` one, else one on ``db``)."""
+
+    def __init__(self, *args: t.Any, engine: t.Any = None, db: str | None = None,
+                 **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._engine = engine
+        self._db = db
+
+    @property
+    def engine(self) -> t.Any:
+        """The LocalEngine (opened on first use, on ``db`` or the default database)."""
+        if self._engine is None:
+            from gladier.engine.engine import LocalEngine
+
+            self._engine = LocalEngine(self._db)
+        return self._engine
+
+    def get_scopes(self) -> list[str]:
+        """The embedded engine needs no login."""
+        return []
+
+    def get_flow_id(self) -> str | None:
+        """The flow's id on the engine (created on first use; same definition, same id)."""
+        if self.flow_definition is None:
+            return self.flow_id
+        return self.sync_flow()
+
+    def sync_flow(self) -> str:
+        """Create the flow on the engine (validating it) and return its id."""
+        if self.flow_definition is None:
+            if self.flow_id is None:
+                raise EngineError("No flow definition to deploy on the local engine")
+            self.engine.get_flow(self.flow_id)
+            return self.flow_id
+        flow = self.engine.create_flow(self.flow_definition, title=self.flow_title,
+                                       input_schema=self.flow_schema, **self.flow_kwargs)
+        self.flow_id = flow["id"]
+        return self.flow_id
+
+    def register_flow(self) -> str:
+        return self.sync_flow()
+
+    def run_flow(self, flow_input: dict, *, label: str | None = None,
+                 tags: list[str] | None = None, **run_kwargs: t.Any) -> dict:
+        """Start a run on the engine; return its run document."""
+        flow_id = self.sync_flow()
+        options = {**self.run_kwargs, **run_kwargs}
+        label = label if label is not None else options.pop("label", None)
+        tags = tags if tags is not None else options.pop("tags", None)
+        return self.engine.run_flow(flow_id, flow_input,
+                                    label=shorten_label(label) if label else None,
+                                    tags=tags, **options)
+
+    def get_status(self, run_id: str) -> dict:
+        return self.engine.get_run(run_id)
+
+    def get_run_logs(self, run_id: str) -> list[dict]:
+        return self.engine.get_run_logs(run_id)["entries"]
+
+    def cancel_run(self, run_id: str) -> dict:
+        return self.engine.cancel_run(run_id)
+
+    def progress(self, run_id: str, callback: t.Callable[[dict], None] | None = None,
+                 delay: float = 2) -> dict:
+        """Follow a run live: ``callback(run_document)`` after each of its log entries.
+
+        Ends on SUCCEEDED/FAILED/ENDED and returns the final document; on INACTIVE it
+        returns at once, logging the reason (a person must act). ``delay`` is how often
+        the store is re-read when no event arrives (a run driven by another process).
+        """
+        callback = callback or print_progress
+        events: queue.SimpleQueue = queue.SimpleQueue()
+        unsubscribe = self.engine.subscribe(run_id, events.put)
+        try:
+            last_seen = None
+            while True:
+                run = self.get_status(run_id)
+                seen = (run["status"], run["details"].get("code"),
+                        run["details"].get("description"))
+                if seen != last_seen:
+                    callback(run)
+                    last_seen = seen
+                if run["status"] in TERMINAL_STATUSES:
+                    return run
+                if run["status"] == "INACTIVE":
+                    log.warning("Run %s needs attention, stopped following it: %s",
+                                run_id, describe_run(run))
+                    return run
+                try:
+                    events.get(timeout=max(delay, 0.05))
+                except queue.Empty:
+                    pass
+        finally:
+            unsubscribe()
+
+    def get_details(self, run_id: str, state_name: str) -> dict:
+        """What ``state_name`` produced: its result in the final output, or, while the run
+        is still going, the output of the state's latest completion."""
+        run = self.get_status(run_id)
+        output = (run.get("details") or {}).get("output") or {}
+        if state_name not in output:
+            for entry in reversed(self.get_run_logs(run_id)):
+                details = entry.get("details") or {}
+                if entry["code"].endswith("Completed") and \
+                        details.get("state_name") == state_name:
+                    return details.get("output")
+        return super().get_details(run_id, state_name)
+
+    def register_functions(self, tools: t.Iterable[t.Any]) -> dict:
+        """Register every compute function of ``tools`` locally.
+
+        Returns ``{"<fn>_function_id": id}``, the input keys Gladier flows read.
+        """
+        ids = {}
+        for tool in tools:
+            functions = list(getattr(tool, "compute_functions", None) or [])
+            functions += list(getattr(tool, "funcx_functions", None) or [])
+            for func in functions:
+                ids[f"{func.__name__}_function_id"] = self.engine.register_function(func)
+        return ids
+
+    def default_input(self) -> dict:
+        """Input the client adds by default: the local compute endpoint."""
+        from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
+
+        return {"compute_endpoint": LOCAL_ENDPOINT_ID}

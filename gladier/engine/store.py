@@ -1,0 +1,293 @@
+"""The embedded engine's SQLite journal: flows, runs, log entries and actions.
+
+Every line of SQL the engine runs lives here. A run's row holds its cursor (the state to
+execute next and the run state it gets), so a process killed at any moment resumes from
+the last committed transition. Each transition (cursor, status, log entries, action
+journal) is written in one transaction. The database runs in WAL mode so readers (a CLI
+listing runs) never block the engine; ``synchronous=NORMAL`` survives a killed process.
+
+The store keeps what it is given: callers pass log entries and run details with private
+values already removed, and never pass tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import typing as t
+
+from gladier.exc import EngineError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS flows (
+    flow_id TEXT PRIMARY KEY,
+    title TEXT,
+    definition TEXT NOT NULL,
+    input_schema TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    flow_id TEXT NOT NULL REFERENCES flows(flow_id),
+    status TEXT NOT NULL,
+    label TEXT,
+    tags TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    start_time TEXT NOT NULL,
+    completion_time TEXT,
+    details TEXT NOT NULL,
+    state_name TEXT,
+    data TEXT,
+    wake_at REAL,
+    driver TEXT,
+    log_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status);
+CREATE TABLE IF NOT EXISTS log_entries (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    seq INTEGER NOT NULL,
+    time TEXT NOT NULL,
+    code TEXT NOT NULL,
+    description TEXT NOT NULL,
+    details TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS actions (
+    request_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    state_name TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    action_id TEXT,
+    deadline REAL NOT NULL,
+    finished INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS actions_by_run ON actions(run_id, state_name);
+"""
+
+#: A run row with its flow's title and last update, as run documents show them.
+_SELECT_RUNS = ("SELECT runs.*, flows.title AS flow_title, flows.updated_at AS flow_last_updated"
+                " FROM runs LEFT JOIN flows ON flows.flow_id = runs.flow_id")
+#: Run columns a transition may change.
+_RUN_FIELDS = frozenset({"status", "completion_time", "details", "state_name", "data",
+                         "wake_at", "driver"})
+_JSON_FIELDS = frozenset({"details", "tags"})
+
+
+def _create_private_file(path: str) -> None:
+    """Create the database file readable by its owner only (it holds run data)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+
+
+class Store:
+    """One SQLite connection shared by the engine's threads behind a lock."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            if path != ":memory:" and not os.path.exists(path):
+                _create_private_file(path)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as err:
+            raise EngineError(f"Cannot open the engine database '{path}': {err}") from err
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _transaction(self) -> "_Transaction":
+        return _Transaction(self)
+
+    # flows -------------------------------------------------------------------------------
+
+    def put_flow(self, flow_id: str, *, title: str | None, definition: dict,
+                 input_schema: dict | None, now: str) -> None:
+        """Insert the flow, or give it a new title (same id means same definition;
+        ``title=None`` keeps the title it has)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO flows (flow_id, title, definition, input_schema, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(flow_id) DO UPDATE SET"
+                " title = excluded.title, updated_at = excluded.updated_at"
+                " WHERE excluded.title IS NOT NULL AND flows.title IS NOT excluded.title",
+                (flow_id, title, json.dumps(definition), _dumps_or_none(input_schema), now,
+                 now),
+            )
+
+    def get_flow(self, flow_id: str) -> dict | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM flows WHERE flow_id = ?",
+                                   (flow_id,)).fetchone()
+        if row is None:
+            return None
+        flow = dict(row)
+        flow["definition"] = json.loads(flow["definition"])
+        flow["input_schema"] = _loads_or_none(flow["input_schema"])
+        return flow
+
+    # runs --------------------------------------------------------------------------------
+
+    def create_run(self, run: dict, entries: list[dict]) -> None:
+        """Insert a new run row (cursor at its first state) and its first log entries."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO runs (run_id, flow_id, status, label, tags, owner, start_time,"
+                " completion_time, details, state_name, data, wake_at, driver, log_count)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL, ?, 0)",
+                (run["run_id"], run["flow_id"], run["status"], run.get("label"),
+                 json.dumps(run.get("tags") or []), run["owner"], run["start_time"],
+                 json.dumps(run["details"]), run["state_name"], run["data"],
+                 run.get("driver")),
+            )
+            _append_entries(db, run["run_id"], entries)
+
+    def record(self, run_id: str, *, fields: dict | None = None,
+               entries: t.Sequence[dict] = (), new_action: dict | None = None,
+               finish_action: str | None = None) -> None:
+        """Journal one transition of a run in a single transaction.
+
+        ``fields`` updates run columns (``data`` must already be JSON text);
+        ``entries`` appends log entries; ``new_action`` journals an action request before
+        it is sent; ``finish_action`` (a request_id) marks an action as done with.
+        """
+        with self._transaction() as db:
+            if fields:
+                unknown = set(fields) - _RUN_FIELDS
+                if unknown:
+                    raise EngineError(f"Cannot update run columns {sorted(unknown)}")
+                names = sorted(fields)
+                values = [json.dumps(fields[n]) if n in _JSON_FIELDS else fields[n]
+                          for n in names]
+                db.execute(
+                    "UPDATE runs SET " + ", ".join(f"{n} = ?" for n in names)
+                    + " WHERE run_id = ?",
+                    (*values, run_id),
+                )
+            if entries:
+                _append_entries(db, run_id, entries)
+            if new_action is not None:
+                db.execute(
+                    "INSERT INTO actions (request_id, run_id, state_name, attempt, url,"
+                    " action_id, deadline, finished) VALUES (?, ?, ?, ?, ?, NULL, ?, 0)",
+                    (new_action["request_id"], run_id, new_action["state_name"],
+                     new_action["attempt"], new_action["url"], new_action["deadline"]),
+                )
+            if finish_action is not None:
+                db.execute("UPDATE actions SET finished = 1 WHERE request_id = ?",
+                           (finish_action,))
+
+    def set_action_id(self, request_id: str, action_id: str) -> None:
+        """Journal the id a provider gave an action, right after ``run`` returned."""
+        with self._transaction() as db:
+            db.execute("UPDATE actions SET action_id = ? WHERE request_id = ?",
+                       (action_id, request_id))
+
+    def get_run(self, run_id: str) -> dict | None:
+        with self._lock:
+            row = self._db.execute(_SELECT_RUNS + " WHERE runs.run_id = ?",
+                                   (run_id,)).fetchone()
+        return _run_from_row(row) if row is not None else None
+
+    def list_runs(self, statuses: t.Collection[str] | None = None) -> list[dict]:
+        query = _SELECT_RUNS
+        args: tuple = ()
+        if statuses:
+            query += " WHERE runs.status IN (" + ", ".join("?" * len(statuses)) + ")"
+            args = tuple(statuses)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY runs.start_time, runs.run_id", args).fetchall()
+        return [_run_from_row(row) for row in rows]
+
+    def log_entries(self, run_id: str, *, limit: int | None = None,
+                    reverse: bool = False) -> list[dict]:
+        query = ("SELECT time, code, description, details FROM log_entries WHERE run_id = ?"
+                 " ORDER BY seq" + (" DESC" if reverse else ""))
+        args: tuple = (run_id,)
+        if limit is not None:
+            query += " LIMIT ?"
+            args += (int(limit),)
+        with self._lock:
+            rows = self._db.execute(query, args).fetchall()
+        return [dict(row, details=json.loads(row["details"])) for row in rows]
+
+    # actions -----------------------------------------------------------------------------
+
+    def open_action(self, run_id: str) -> dict | None:
+        """The run's journaled action that has not been finished with, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM actions WHERE run_id = ? AND finished = 0"
+                " ORDER BY attempt DESC LIMIT 1", (run_id,)).fetchone()
+        return dict(row) if row is not None else None
+
+    def count_attempts(self, run_id: str, state_name: str) -> int:
+        """How many actions this run has journaled for ``state_name`` (loops re-enter)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM actions WHERE run_id = ? AND state_name = ?",
+                (run_id, state_name)).fetchone()
+        return int(row[0])
+
+
+class _Transaction:
+    """``with store._transaction() as db:`` — BEGIN IMMEDIATE … COMMIT under the lock."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.store._lock.acquire()
+        try:
+            self.store._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.store._lock.release()
+            raise
+        return self.store._db
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.store._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.store._lock.release()
+
+
+def _append_entries(db: sqlite3.Connection, run_id: str, entries: t.Sequence[dict]) -> None:
+    row = db.execute("SELECT log_count FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    seq = int(row[0])
+    for entry in entries:
+        seq += 1
+        db.execute(
+            "INSERT INTO log_entries (run_id, seq, time, code, description, details)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (run_id, seq, entry["time"], entry["code"], entry["description"],
+             json.dumps(entry.get("details", {}))),
+        )
+    db.execute("UPDATE runs SET log_count = ? WHERE run_id = ?", (seq, run_id))
+
+
+def _run_from_row(row: sqlite3.Row) -> dict:
+    run = dict(row)
+    run["tags"] = json.loads(run["tags"])
+    run["details"] = json.loads(run["details"])
+    return run
+
+
+def _dumps_or_none(value: t.Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _loads_or_none(text: str | None) -> t.Any:
+    return None if text is None else json.loads(text)

@@ -1,0 +1,144 @@
+"""LocalFlowsManager: the client's manager verbs on a real LocalEngine."""
+
+import time
+
+import pytest
+
+from gladier.engine import LocalEngine
+from gladier.engine.manager import LocalFlowsManager
+from gladier.exc import StateOutputNotFound
+
+DEFINITION = {
+    "StartAt": "First",
+    "States": {
+        "First": {"Type": "Pass", "Parameters": {"doubled.=": "input.n * 2"},
+                  "ResultPath": "$.First", "Next": "Nap"},
+        "Nap": {"Type": "Wait", "SecondsPath": "$.input.nap", "Next": "Last"},
+        "Last": {"Type": "Pass", "Result": {"done": True}, "ResultPath": "$.Last",
+                 "End": True},
+    },
+}
+
+
+@pytest.fixture
+def engine(tmp_path):
+    eng = LocalEngine(str(tmp_path / "engine.db"), time_scale=0.01)
+    yield eng
+    eng.close()
+
+
+@pytest.fixture
+def manager(engine):
+    return LocalFlowsManager(flow_definition=DEFINITION, flow_title="Doubler", engine=engine)
+
+
+def test_needs_no_login(manager):
+    assert manager.get_scopes() == []
+
+
+def test_flow_id_is_stable_for_the_same_definition(manager, engine):
+    flow_id = manager.get_flow_id()
+    assert manager.sync_flow() == flow_id == manager.register_flow()
+    other = LocalFlowsManager(flow_definition=DEFINITION, engine=engine)
+    assert other.get_flow_id() == flow_id
+    assert engine.get_flow(flow_id)["title"] == "Doubler"
+
+
+def test_run_flow_returns_a_run_document_with_a_short_label(manager):
+    run = manager.run_flow({"input": {"n": 2, "nap": 1}}, label="l" * 100, tags=["t"])
+    assert run["status"] in ("ACTIVE", "SUCCEEDED") and len(run["label"]) == 64
+    assert run["tags"] == ["t"]
+
+
+def test_progress_reports_run_documents_until_the_run_ends(manager):
+    run = manager.run_flow({"input": {"n": 2, "nap": 50}})
+    seen = []
+    final = manager.progress(run["run_id"], callback=seen.append, delay=0.1)
+    assert final["status"] == "SUCCEEDED"
+    assert seen[-1]["status"] == "SUCCEEDED"
+    assert all("run_id" in doc for doc in seen)
+    assert manager.get_details(run["run_id"], "First") == {"doubled": 4}
+    assert manager.get_details(run["run_id"], "Last") == {"done": True}
+
+
+def test_progress_returns_on_an_inactive_run(manager, engine):
+    class NeedsConsent:
+        def run(self, request):
+            return self.status("a1")
+
+        def status(self, action_id):
+            return {"action_id": action_id, "status": "INACTIVE",
+                    "details": {"code": "ConsentRequired", "description": "log in again"}}
+
+        def cancel(self, action_id):
+            return self.status(action_id)
+
+        def release(self, action_id):
+            return self.status(action_id)
+
+    engine.register_action_provider("https://consent.example.org", NeedsConsent())
+    consent = LocalFlowsManager(engine=engine, flow_definition={
+        "StartAt": "A", "States": {"A": {"Type": "Action", "ActionUrl":
+                                         "https://consent.example.org",
+                                         "Parameters": {}, "End": True}}})
+    run = consent.run_flow({})
+    final = consent.progress(run["run_id"], callback=lambda doc: None, delay=0.1)
+    assert final["status"] == "INACTIVE"
+    assert final["details"]["code"] == "ConsentRequired"
+    consent.cancel_run(run["run_id"])
+
+
+def test_get_details_of_a_running_flow_uses_the_states_completion(manager):
+    run = manager.run_flow({"input": {"n": 5, "nap": 100000}})
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        codes = [e["code"] for e in manager.get_run_logs(run["run_id"])]
+        if "WaitStarted" in codes:
+            break
+        time.sleep(0.01)
+    assert manager.get_details(run["run_id"], "First") == {"doubled": 10}
+    with pytest.raises(StateOutputNotFound):
+        manager.get_details(run["run_id"], "Last")
+    canceled = manager.cancel_run(run["run_id"])
+    assert canceled["details"]["code"] == "FlowCanceled"
+
+
+def test_logs_are_a_list_of_entries_oldest_first(manager):
+    run = manager.run_flow({"input": {"n": 1, "nap": 1}})
+    manager.engine.wait(run["run_id"], timeout=30)
+    logs = manager.get_run_logs(run["run_id"])
+    assert logs[0]["code"] == "FlowStarted" and logs[-1]["code"] == "FlowSucceeded"
+
+
+def double(x):
+    return x * 2
+
+
+def triple(x):
+    return x * 3
+
+
+class Tool:
+    compute_functions = [double]
+    funcx_functions = [triple]
+
+
+def test_register_functions_maps_input_keys_to_local_function_ids(manager):
+    ids = manager.register_functions([Tool, Tool()])
+    assert set(ids) == {"double_function_id", "triple_function_id"}
+    assert manager.engine.providers.functions.get(ids["double_function_id"])(4) == 8
+
+
+def test_default_input_names_the_local_compute_endpoint(manager):
+    from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
+
+    assert manager.default_input() == {"compute_endpoint": LOCAL_ENDPOINT_ID}
+
+
+def test_manager_opens_the_default_database_when_given_none(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLADIER_DB", str(tmp_path / "env.db"))
+    mgr = LocalFlowsManager(flow_definition=DEFINITION)
+    try:
+        assert mgr.engine.db_path == str(tmp_path / "env.db")
+    finally:
+        mgr.engine.close()

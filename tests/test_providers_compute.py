@@ -1,0 +1,298 @@
+"""The local Compute provider, with a real process pool."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from gladier.engine.providers.actions import ResultStore
+from gladier.engine.providers.compute import ComputeProvider
+from gladier.engine.providers.functions import (
+    LOCAL_ENDPOINT_ID,
+    FunctionRegistry,
+    default_function_id,
+)
+from gladier.exc import ActionProviderError
+
+
+def square(x):
+    return x * x
+
+
+def add(a, b=0):
+    return a + b
+
+
+def worker_pid():
+    return os.getpid()
+
+
+def divide_by_zero(x):
+    return x / 0
+
+
+def append_line(path, text):
+    with open(path, "a") as stream:
+        stream.write(text + "\n")
+    return text
+
+
+@pytest.fixture(scope="module")
+def functions():
+    registry = FunctionRegistry()
+    for func in (square, add, worker_pid, divide_by_zero, append_line):
+        registry.register(func)
+    return registry
+
+
+@pytest.fixture(scope="module")
+def pool_provider(functions):
+    provider = ComputeProvider(functions=functions, max_workers=2)
+    yield provider
+    provider.close()
+
+
+def fid(func):
+    return default_function_id(func)
+
+
+def wait_done(provider, action_id, timeout=60):
+    done = threading.Event()
+    provider.add_done_callback(action_id, lambda status: done.set())
+    assert done.wait(timeout), "action did not finish"
+    return provider.status(action_id)
+
+
+def run(provider, body, request_id="run:Compute:0"):
+    started = provider.run({"request_id": request_id, "body": body})
+    return wait_done(provider, started["action_id"])
+
+
+def test_v3_tasks_run_in_worker_processes_in_order(pool_provider):
+    body = {
+        "endpoint_id": LOCAL_ENDPOINT_ID,
+        "tasks": [
+            {"function_id": fid(square), "args": [3], "kwargs": {}},
+            {"function_id": fid(add), "args": [], "kwargs": {"a": 1, "b": 2}},
+            {"function_id": fid(worker_pid)},
+        ],
+    }
+    final = run(pool_provider, body, "v3")
+    assert final["status"] == "SUCCEEDED"
+    assert final["details"]["result"][:2] == [9, 3]
+    assert final["details"]["result"][2] != os.getpid()
+    outputs = [entry["output"] for entry in final["details"]["results"]]
+    assert outputs == final["details"]["result"]
+    assert len({entry["task_id"] for entry in final["details"]["results"]}) == 3
+
+
+def test_v2_top_level_payload_and_json_string_arguments(pool_provider):
+    body = {
+        "endpoint": "an-endpoint-that-only-exists-on-globus",
+        "function": fid(add),
+        "payload": {"a": 10, "b": 5},
+        "tasks": [
+            {"endpoint": LOCAL_ENDPOINT_ID, "function": fid(add), "args": "[1, 2]"},
+            {"endpoint": LOCAL_ENDPOINT_ID, "function": fid(add), "kwargs": '{"a": 7}'},
+        ],
+    }
+    final = run(pool_provider, body, "v2")
+    assert final["details"]["result"] == [15, 3, 7]
+
+
+def test_task_exception_fails_action_with_type_message_and_traceback(pool_provider):
+    body = {
+        "endpoint_id": LOCAL_ENDPOINT_ID,
+        "tasks": [
+            {"function_id": fid(square), "args": [2]},
+            {"function_id": fid(divide_by_zero), "args": [1]},
+        ],
+    }
+    final = run(pool_provider, body, "fails")
+    details = final["status"], final["details"]
+    assert details[0] == "FAILED"
+    assert details[1]["exception"] == "ZeroDivisionError"
+    assert details[1]["message"] == "division by zero"
+    assert "divide_by_zero" in details[1]["traceback"]
+    assert "Task 1 of 2" in details[1]["description"]
+    assert details[1]["result"][0] == 4
+
+
+def test_unregistered_function_is_refused_before_anything_runs(pool_provider):
+    with pytest.raises(ActionProviderError) as caught:
+        pool_provider.run(
+            {
+                "request_id": "unknown",
+                "body": {"endpoint_id": LOCAL_ENDPOINT_ID, "tasks": [{"function_id": "nope"}]},
+            }
+        )
+    assert caught.value.http_status == 400
+    assert "'nope' is not registered locally" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "body, named",
+    [
+        ({"endpoint_id": LOCAL_ENDPOINT_ID}, "'tasks'"),
+        ({"endpoint_id": LOCAL_ENDPOINT_ID, "tasks": []}, "'tasks'"),
+        ({"tasks": [{"function_id": "x"}]}, "tasks[0] names no compute endpoint"),
+        ({"endpoint_id": LOCAL_ENDPOINT_ID, "tasks": [{"args": []}]}, "tasks[0] names no function"),
+        ({"endpoint_id": "e", "tasks": [{"function_id": "x", "args": "[1,"}]}, "tasks[0].args"),
+        ({"endpoint_id": "e", "tasks": [{"function_id": "x", "kwargs": [1]}]}, "tasks[0].kwargs"),
+    ],
+)
+def test_malformed_bodies_are_refused_naming_the_field(pool_provider, body, named):
+    with pytest.raises(ActionProviderError) as caught:
+        pool_provider.run({"request_id": "bad", "body": body})
+    assert caught.value.http_status == 400
+    assert named in str(caught.value)
+
+
+def test_same_request_runs_once_and_returns_the_same_action(pool_provider, tmp_path):
+    marker = tmp_path / "calls.txt"
+    body = {
+        "endpoint_id": LOCAL_ENDPOINT_ID,
+        "tasks": [{"function_id": fid(append_line), "args": [str(marker), "x"]}],
+    }
+    first = run(pool_provider, body, "once")
+    again = pool_provider.run({"request_id": "once", "body": body})
+    assert again["action_id"] == first["action_id"]
+    assert again["status"] == "SUCCEEDED"
+    assert marker.read_text() == "x\n"
+    with pytest.raises(ActionProviderError) as caught:
+        pool_provider.run({"request_id": "once", "body": dict(body, extra=1)})
+    assert caught.value.http_status == 409
+
+
+def test_finished_results_survive_a_restart_through_the_store(functions, tmp_path):
+    marker = tmp_path / "calls.txt"
+    store_path = str(tmp_path / "engine.db")
+    body = {
+        "endpoint_id": LOCAL_ENDPOINT_ID,
+        "tasks": [{"function_id": fid(append_line), "args": [str(marker), "y"]}],
+    }
+    executor = cf.ThreadPoolExecutor(1)
+    first_store = ResultStore(store_path)
+    before = ComputeProvider(
+        functions=functions, executors={LOCAL_ENDPOINT_ID: executor}, store=first_store
+    )
+    done = run(before, body, "durable")
+    first_store.close()
+
+    second_store = ResultStore(store_path)
+    after = ComputeProvider(
+        functions=functions, executors={LOCAL_ENDPOINT_ID: executor}, store=second_store
+    )
+    assert after.status(done["action_id"])["details"]["result"] == ["y"]
+    resent = after.run({"request_id": "durable", "body": body})
+    assert resent == done
+    assert marker.read_text() == "y\n"
+    after.release(done["action_id"])
+    with pytest.raises(ActionProviderError):
+        ComputeProvider(functions=functions, store=second_store).status(done["action_id"])
+    second_store.close()
+    executor.shutdown()
+
+
+def test_executor_given_for_an_endpoint_is_used(functions):
+    with cf.ThreadPoolExecutor(2) as threads:
+        provider = ComputeProvider(functions=functions, executors={"ep-threads": threads})
+        final = run(
+            provider, {"endpoint_id": "ep-threads", "tasks": [{"function_id": fid(worker_pid)}]}
+        )
+    assert final["details"]["result"] == [os.getpid()]
+
+
+def test_strict_provider_refuses_endpoints_without_executor(functions):
+    provider = ComputeProvider(functions=functions, strict=True)
+    with pytest.raises(ActionProviderError) as caught:
+        provider.run(
+            {
+                "request_id": "r",
+                "body": {"endpoint_id": "remote-ep", "tasks": [{"function_id": fid(square)}]},
+            }
+        )
+    assert "remote-ep" in str(caught.value)
+
+
+def test_closures_and_lambdas_run_in_the_process_pool(pool_provider, functions):
+    offset = 40
+    function_id = functions.register(lambda x: x + offset, function_id="lambda-plus-offset")
+    final = run(
+        pool_provider,
+        {"endpoint_id": LOCAL_ENDPOINT_ID, "tasks": [{"function_id": function_id, "args": [2]}]},
+        "lambda",
+    )
+    assert final["details"]["result"] == [42]
+
+
+def test_cancel_fails_the_action_and_calls_back_once(functions):
+    gate = threading.Event()
+    registry = FunctionRegistry()
+    blocked = registry.register(lambda: gate.wait(30), function_id="blocked")
+    calls = []
+    with cf.ThreadPoolExecutor(1) as threads:
+        provider = ComputeProvider(functions=registry, executors={"ep": threads})
+        started = provider.run(
+            {
+                "request_id": "c",
+                "body": {"endpoint_id": "ep", "tasks": [{"function_id": blocked}] * 3},
+            }
+        )
+        provider.add_done_callback(started["action_id"], calls.append)
+        with pytest.raises(ActionProviderError) as caught:
+            provider.release(started["action_id"])
+        assert caught.value.http_status == 409
+        canceled = provider.cancel(started["action_id"])
+        gate.set()
+    assert canceled["status"] == "FAILED"
+    assert canceled["details"]["code"] == "ActionCanceled"
+    assert [call["status"] for call in calls] == ["FAILED"]
+    assert provider.release(started["action_id"])["status"] == "FAILED"
+
+
+def test_default_function_id_follows_the_source():
+    first, second = FunctionRegistry(), FunctionRegistry()
+    assert first.register(square) == second.register(square) == default_function_id(square)
+    assert default_function_id(square) != default_function_id(add)
+    assert first.register(square, function_id="my-id") == "my-id"
+    assert first.get("my-id") is square
+    with pytest.raises(ActionProviderError):
+        first.get("unknown-id")
+
+
+SCRIPT = """
+import concurrent.futures as cf, multiprocessing, threading
+from gladier.engine.providers.compute import ComputeProvider
+from gladier.engine.providers.functions import FunctionRegistry
+
+def shout(word):
+    return word.upper() + "!"
+
+if __name__ == "__main__":
+    functions = FunctionRegistry()
+    function_id = functions.register(shout)
+    spawned = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    provider = ComputeProvider(functions=functions, executors={"ep": spawned})
+    started = provider.run({"request_id": "r", "body": {
+        "endpoint_id": "ep", "tasks": [{"function_id": function_id, "args": ["hi"]}]}})
+    done = threading.Event()
+    provider.add_done_callback(started["action_id"], lambda status: done.set())
+    done.wait(60)
+    print(provider.status(started["action_id"])["details"]["result"][0])
+    spawned.shutdown()
+"""
+
+
+def test_functions_of_a_script_run_in_spawned_workers(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT)
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert result.stdout.strip() == "HI!", result.stderr

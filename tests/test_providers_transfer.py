@@ -1,0 +1,375 @@
+"""The local Transfer providers, on real files in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from gladier.engine.providers.registry import ProviderRegistry
+from gladier.engine.providers.transfer import LocalTransferService
+from gladier.engine.providers.collection_roots import LocalCollections
+from gladier.exc import ActionProviderError
+
+SRC, DST = "6c54cade-bde5-45c1-bdea-f4bd71dba2cc", "31ce9ba0-176d-45a5-add3-f37d233ba47d"
+T = "https://transfer.actions.globus.org/"
+
+
+@pytest.fixture
+def roots(tmp_path):
+    src, dst = tmp_path / "src-root", tmp_path / "dst-root"
+    src.mkdir()
+    dst.mkdir()
+    (src / "a.txt").write_text("hello")
+    (src / "data" / "nested").mkdir(parents=True)
+    (src / "data" / "one.txt").write_text("1")
+    (src / "data" / "nested" / "two.txt").write_text("22")
+    (tmp_path / "outside.txt").write_text("secret")
+    return src, dst
+
+
+@pytest.fixture
+def registry(roots):
+    src, dst = roots
+    registry = ProviderRegistry(collections={SRC: str(src), DST: str(dst)})
+    yield registry
+    registry.close()
+
+
+def wait_done(provider, action_id, timeout=30):
+    done = threading.Event()
+    provider.add_done_callback(action_id, lambda status: done.set())
+    assert done.wait(timeout), "action did not finish"
+    return provider.status(action_id)
+
+
+def call(registry, route, body, request_id="run:State:0"):
+    provider = registry.provider_for(route if route.startswith("https://") else T + route)
+    started = provider.run({"request_id": request_id, "body": body})
+    return wait_done(provider, started["action_id"])
+
+
+def transfer_body(*items, source=SRC, destination=DST):
+    return {
+        "source_endpoint": source,
+        "destination_endpoint": destination,
+        "DATA": [{"source_path": s, "destination_path": d} for s, d in items],
+    }
+
+
+def test_file_transfer_copies_and_reports_a_task_document(registry, roots):
+    src, dst = roots
+    final = call(registry, "transfer", transfer_body(("/~/a.txt", "/copied/b.txt")))
+    assert (dst / "copied" / "b.txt").read_text() == "hello"
+    details = final["details"]
+    assert final["status"] == "SUCCEEDED"
+    assert details["DATA_TYPE"] == "task" and details["type"] == "TRANSFER"
+    assert details["status"] == "SUCCEEDED"
+    assert (details["files"], details["files_transferred"], details["bytes_transferred"]) == (
+        1,
+        1,
+        5,
+    )
+    assert details["label"] == f"For Action id {final['action_id']}"
+    assert details["source_endpoint_id"] == SRC and details["destination_endpoint_id"] == DST
+    assert details["task_id"] and details["completion_time"]
+
+
+def test_directory_without_recursive_is_copied_recursively_skipping_symlinks(
+    registry, roots, tmp_path
+):
+    src, dst = roots
+    os.symlink(tmp_path / "outside.txt", src / "data" / "link.txt")
+    final = call(registry, "transfer", transfer_body(("/data", "/~/copy/")))
+    assert (dst / "copy" / "one.txt").read_text() == "1"
+    assert (dst / "copy" / "nested" / "two.txt").read_text() == "22"
+    assert not (dst / "copy" / "link.txt").exists()
+    details = final["details"]
+    assert (details["files_transferred"], details["bytes_transferred"]) == (2, 3)
+    assert details["directories"] == 2 and details["symlinks"] == 1
+
+
+def test_file_onto_a_directory_fails_as_on_globus(registry, roots):
+    src, dst = roots
+    (dst / "inbox").mkdir()
+    final = call(registry, "transfer", transfer_body(("/a.txt", "/inbox")))
+    assert final["details"]["fatal_error"]["code"] == "IS_A_DIRECTORY"
+    assert not (dst / "inbox" / "a.txt").exists()
+
+
+@pytest.mark.parametrize(
+    "source_path, destination_path",
+    [
+        ("/../outside.txt", "/x.txt"),
+        ("/~/../../outside.txt", "/x.txt"),
+        ("/a.txt", "/../escaped.txt"),
+    ],
+)
+def test_paths_leaving_the_collection_root_fail_the_task(
+    registry, roots, tmp_path, source_path, destination_path
+):
+    final = call(registry, "transfer", transfer_body((source_path, destination_path)))
+    assert final["status"] == "FAILED"
+    assert final["details"]["fatal_error"]["code"] == "PERMISSION_DENIED"
+    assert "leaves the root" in final["details"]["fatal_error"]["description"]
+    assert not (tmp_path / "escaped.txt").exists()
+    assert not (roots[1] / "x.txt").exists()
+
+
+def test_symlink_out_of_the_root_is_refused_and_nothing_is_copied(registry, roots, tmp_path):
+    src, dst = roots
+    os.symlink(tmp_path, src / "door")
+    final = call(
+        registry,
+        "transfer",
+        transfer_body(("/a.txt", "/first.txt"), ("/door/outside.txt", "/x.txt")),
+    )
+    assert final["status"] == "FAILED"
+    assert "symbolic link" in final["details"]["fatal_error"]["description"]
+    assert not (dst / "first.txt").exists()
+
+
+def test_missing_source_fails_with_file_not_found(registry):
+    final = call(registry, "transfer", transfer_body(("/nope.txt", "/x.txt")))
+    assert final["status"] == "FAILED"
+    assert final["details"]["fatal_error"]["code"] == "FILE_NOT_FOUND"
+    assert "/nope.txt" in final["details"]["fatal_error"]["description"]
+
+
+def test_directory_onto_a_file_fails(registry, roots):
+    (roots[1] / "file").write_text("x")
+    final = call(registry, "transfer", transfer_body(("/data", "/file")))
+    assert final["details"]["fatal_error"]["code"] == "NOT_A_DIRECTORY"
+
+
+def test_legacy_transfer_shape_and_unmapped_absolute_paths(registry, tmp_path):
+    target = tmp_path / "legacy" / "out.txt"
+    body = {
+        "source_endpoint_id": "any-unmapped-collection",
+        "destination_endpoint_id": "another-unmapped-collection",
+        "transfer_items": [
+            {
+                "source_path": str(tmp_path / "outside.txt"),
+                "destination_path": str(target),
+                "recursive": False,
+            }
+        ],
+    }
+    final = call(registry, "https://actions.globus.org/transfer/transfer", body)
+    assert final["status"] == "SUCCEEDED"
+    assert target.read_text() == "secret"
+
+
+def test_sync_level_skips_files_already_identical(registry, roots):
+    (roots[1] / "a.txt").write_text("hello")
+    body = dict(transfer_body(("/a.txt", "/a.txt")), sync_level=1)
+    details = call(registry, "transfer", body)["details"]
+    assert (details["files_skipped"], details["files_transferred"]) == (1, 0)
+
+
+def test_same_request_returns_the_same_transfer_action(registry):
+    body = transfer_body(("/a.txt", "/b.txt"))
+    first = call(registry, "transfer", body)
+    again = registry.provider_for(T + "transfer").run({"request_id": "run:State:0", "body": body})
+    assert again["action_id"] == first["action_id"] and again["status"] == "SUCCEEDED"
+
+
+def test_malformed_transfer_body_is_refused(registry):
+    with pytest.raises(ActionProviderError) as caught:
+        registry.provider_for(T + "transfer").run(
+            {"request_id": "r", "body": {"source_endpoint": SRC}}
+        )
+    assert caught.value.http_status == 400
+    assert "destination_endpoint" in str(caught.value)
+
+
+def test_cancel_before_copying_fails_the_task_and_copies_nothing(roots):
+    src, dst = roots
+    service = LocalTransferService(LocalCollections({SRC: str(src), DST: str(dst)}), max_workers=1)
+    gate = threading.Event()
+    service.submit(gate.wait, 30)  # keeps the only worker busy, so the transfer waits in line
+    provider = service.provider("transfer")
+    started = provider.run({"request_id": "c", "body": transfer_body(("/a.txt", "/b.txt"))})
+    canceled = provider.cancel(started["action_id"])
+    gate.set()
+    service.close()
+    assert canceled["status"] == "FAILED"
+    assert canceled["details"]["fatal_error"]["code"] == "CANCELED"
+    assert not (dst / "b.txt").exists()
+
+
+def test_delete_needs_recursive_for_directories(registry, roots):
+    src, _ = roots
+    body = {"endpoint": SRC, "DATA": [{"path": "/data"}]}
+    refused = call(registry, "delete", body, "first")
+    assert refused["status"] == "FAILED"
+    assert refused["details"]["fatal_error"]["code"] == "IS_A_DIRECTORY"
+    assert (src / "data").is_dir()
+    done = call(registry, "delete", dict(body, recursive=True), "second")
+    assert done["status"] == "SUCCEEDED" and done["details"]["type"] == "DELETE"
+    assert not (src / "data").exists()
+
+
+def test_delete_missing_paths_and_the_root(registry, roots):
+    missing = call(registry, "delete", {"endpoint": SRC, "DATA": [{"path": "/gone"}]}, "a")
+    assert missing["details"]["fatal_error"]["code"] == "FILE_NOT_FOUND"
+    ignored = call(
+        registry,
+        "delete",
+        {"endpoint": SRC, "DATA": [{"path": "/gone"}], "ignore_missing": True},
+        "b",
+    )
+    assert ignored["status"] == "SUCCEEDED"
+    root = call(
+        registry, "delete", {"endpoint": SRC, "DATA": [{"path": "/~/"}], "recursive": True}, "c"
+    )
+    assert root["details"]["fatal_error"]["code"] == "PERMISSION_DENIED"
+    assert (roots[0] / "a.txt").exists()
+
+
+def test_ls_lists_entries_with_type_and_size(registry):
+    final = call(registry, "ls", {"endpoint_id": SRC, "path": "/~/"})
+    assert final["status"] == "SUCCEEDED"
+    entries = {entry["name"]: entry for entry in final["details"]["DATA"]}
+    assert set(entries) == {"a.txt", "data"}
+    assert entries["a.txt"]["type"] == "file" and entries["a.txt"]["size"] == 5
+    assert entries["data"]["type"] == "dir"
+    assert final["details"]["total"] == 2 and final["details"]["path"] == "/"
+
+
+def test_ls_limit_keeps_total_and_legacy_marks_folders(registry):
+    limited = call(registry, "ls", {"endpoint_id": SRC, "path": "/", "limit": 1})
+    assert (limited["details"]["length"], limited["details"]["total"]) == (1, 2)
+    legacy = call(
+        registry, "https://actions.globus.org/transfer/ls", {"endpoint_id": SRC, "path": "/"}
+    )
+    assert {entry["name"]: entry["is_folder"] for entry in legacy["details"]["DATA"]} == {
+        "a.txt": False,
+        "data": True,
+    }
+
+
+def test_ls_of_a_missing_directory_fails(registry):
+    final = call(registry, "ls", {"endpoint_id": SRC, "path": "/missing"})
+    assert final["status"] == "FAILED"
+    assert final["details"]["code"] == "ClientError.NotFound"
+
+
+def test_stat_reports_type_or_not_found(registry):
+    assert (
+        call(registry, "stat", {"endpoint_id": SRC, "path": "/a.txt"}, "1")["details"]["type"]
+        == "file"
+    )
+    assert (
+        call(registry, "stat", {"endpoint_id": SRC, "path": "/~/data/"}, "2")["details"]["type"]
+        == "dir"
+    )
+    missing = call(registry, "stat", {"endpoint_id": DST, "path": "/~/destination-directory"}, "3")
+    assert missing["status"] == "SUCCEEDED"
+    assert missing["details"]["code"] == "NotFound"
+    outside = call(registry, "stat", {"endpoint_id": SRC, "path": "/../outside.txt"}, "4")
+    assert outside["status"] == "FAILED"
+    assert outside["details"]["code"] == "EndpointPermissionDenied"
+
+
+def test_mkdir_creates_once(registry, roots):
+    created = call(registry, "mkdir", {"endpoint_id": DST, "path": "/~/new/"}, "1")
+    assert created["details"]["code"] == "DirectoryCreated"
+    assert (roots[1] / "new").is_dir()
+    exists = call(registry, "mkdir", {"endpoint_id": DST, "path": "/new"}, "2")
+    assert exists["status"] == "FAILED"
+    assert exists["details"]["code"] == "ExternalError.MkdirFailed.Exists"
+
+
+def test_collection_info_answers_locally(registry, roots):
+    mapped = call(registry, "collection_info", {"endpoint_id": DST}, "1")["details"]
+    assert mapped["DATA_TYPE"] == "endpoint" and mapped["id"] == DST
+    assert mapped["entity_type"] == "GCSv5_guest_collection"
+    assert mapped["local_root"] == os.path.realpath(roots[1])
+    unmapped = call(registry, "collection_info", {"endpoint_id": "elsewhere"}, "2")["details"]
+    assert unmapped["entity_type"] == "GCSv5_mapped_collection"
+
+
+def test_manage_permission_creates_and_deletes_rules(registry):
+    body = {
+        "endpoint_id": DST,
+        "path": "/",
+        "operation": "CREATE",
+        "permissions": "r",
+        "principal_type": "identity",
+        "principal": "46bd0f56-e24f-11e5-a510-131bef46955c",
+    }
+    created = call(registry, "manage_permission", body, "1")
+    assert created["details"]["code"] == "Created"
+    rule_id = created["details"]["access_id"]
+    assert registry.transfer.permissions[rule_id]["principal"] == body["principal"]
+    deleted = call(
+        registry,
+        "manage_permission",
+        {"endpoint_id": DST, "operation": "DELETE", "rule_id": rule_id},
+        "2",
+    )
+    assert deleted["details"]["code"] == "Deleted"
+    assert rule_id not in registry.transfer.permissions
+    with pytest.raises(ActionProviderError):
+        registry.provider_for(T + "manage_permission").run(
+            {"request_id": "3", "body": dict(body, principal_type="everyone")}
+        )
+
+
+def test_collections_come_from_the_environment(roots, monkeypatch):
+    src, _ = roots
+    monkeypatch.setenv("GLADIER_LOCAL_COLLECTIONS", f'{{"env-col": "{src}"}}')
+    registry = ProviderRegistry()
+    try:
+        final = call(registry, "stat", {"endpoint_id": "env-col", "path": "/a.txt"})
+        assert final["details"]["size"] == 5
+    finally:
+        registry.close()
+
+
+@pytest.mark.parametrize(
+    "filter_, names",
+    [
+        ("type:dir", ["data"]),
+        ("name:~*.txt", ["a.txt"]),
+        ("name:!~*.txt/type:!file", ["data"]),
+        ({"name": ["a.txt", "zzz"]}, ["a.txt"]),
+    ],
+)
+def test_ls_filters_by_name_and_type(registry, filter_, names):
+    final = call(registry, "ls", {"endpoint_id": SRC, "path": "/", "filter": filter_})
+    assert [entry["name"] for entry in final["details"]["DATA"]] == names
+
+
+def test_ls_refuses_filters_it_cannot_apply(registry):
+    with pytest.raises(ActionProviderError) as caught:
+        registry.provider_for(T + "ls").run(
+            {"request_id": "r", "body": {"endpoint_id": SRC, "path": "/", "filter": "size:>10"}}
+        )
+    assert "size:>10" in str(caught.value)
+
+
+def test_home_paths_on_unmapped_collections_resolve_in_the_home_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "notes.txt").write_text("home")
+    collections = LocalCollections()
+    assert collections.resolve("any", "/~/notes.txt") == str(tmp_path / "notes.txt")
+    assert collections.resolve("any", "notes.txt") == str(tmp_path / "notes.txt")
+    assert collections.resolve("any", "/etc/../tmp") == "/tmp"
+
+
+def test_collection_options_set_display_name_and_entity_type(tmp_path):
+    collections = LocalCollections(
+        {
+            "c": {
+                "root": str(tmp_path),
+                "display_name": "Lab",
+                "entity_type": "GCSv5_mapped_collection",
+            }
+        }
+    )
+    info = collections.info("c")
+    assert (info["display_name"], info["entity_type"]) == ("Lab", "GCSv5_mapped_collection")
+    assert collections.resolve("c", "/~/x/../y") == os.path.join(os.path.realpath(tmp_path), "y")
