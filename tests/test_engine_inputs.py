@@ -1,13 +1,11 @@
 import json
-import os
-import pathlib
 
 import pytest
 
 from gladier.engine.inputs import input_errors, validate_input
 from gladier.exc import FlowInputError
+from corpus import CORPUS
 
-CORPUS = pathlib.Path(os.environ.get("GLADIER_FLOWS_CORPUS", "/work/shared/flows-corpus"))
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no flows corpus at {CORPUS}")
 SCHEMA = {
     "type": "object",

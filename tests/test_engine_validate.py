@@ -1,15 +1,13 @@
 import copy
 import json
-import os
-import pathlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from gladier.engine.validate import check_flow, validate_flow, validate_input_schema
 from gladier.exc import FlowValidationError
+from corpus import CORPUS
 
-CORPUS = pathlib.Path(os.environ.get("GLADIER_FLOWS_CORPUS", "/work/shared/flows-corpus"))
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no flows corpus at {CORPUS}")
 
 
