@@ -63,7 +63,16 @@ class RunView:
         return run, entries, definition
 
     def _repr_html_(self) -> str:
-        run, entries, definition = self.snapshot()
+        return self._html(*self.snapshot())
+
+    def _repr_mimebundle_(self, include: t.Any = None, exclude: t.Any = None) -> dict[str, str]:
+        snapshot = self.snapshot()  # one read, so the HTML and the text agree
+        return {"text/html": self._html(*snapshot), "text/plain": self._text(*snapshot)}
+
+    def __repr__(self) -> str:
+        return self._text(*self.snapshot())
+
+    def _html(self, run: dict, entries: list[dict], definition: dict | None) -> str:
         statuses = statuses_from_logs(entries, run_status=run.get("status"))
         progress = RunProgress.of_run(run, entries)
         rows = "".join(
@@ -87,11 +96,7 @@ class RunView:
         ]
         return "".join(parts)
 
-    def _repr_mimebundle_(self, include: t.Any = None, exclude: t.Any = None) -> dict[str, str]:
-        return {"text/html": self._repr_html_(), "text/plain": repr(self)}
-
-    def __repr__(self) -> str:
-        run, entries, _definition = self.snapshot()
+    def _text(self, run: dict, entries: list[dict], definition: dict | None) -> str:
         lines = [f"run {run.get('run_id', self.run_id)} {run.get('status')}"]
         for step in RunProgress.of_run(run, entries).steps:
             lines.append(f"  {step.name} ({step.state_type}): {step.outcome}")

@@ -28,6 +28,8 @@ STOPPED_STATUSES = frozenset({"SUCCEEDED", "FAILED", "ENDED", "INACTIVE"})
 #: Environment variable forcing a renderer: ``plain``, ``terminal`` or ``jupyter``.
 RENDERER_ENV = "GLADIER_PROGRESS"
 _OUTCOME_MARKS = {SUCCEEDED: "✓", FAILED: "✗", RUNNING: "…"}
+#: Largest flow whose graph the Jupyter display redraws at every event.
+MAX_LIVE_GRAPH_STATES = 60
 
 
 class Renderer(abc.ABC):
@@ -122,7 +124,7 @@ class Renderer(abc.ABC):
 class LineRenderer(Renderer):
     """Plain timestamped lines, one per event: for batch jobs and CI logs."""
 
-    def __init__(self, file: t.TextIO | None = None, *, output_hint: str | None = None) -> None:
+    def __init__(self, *, file: t.TextIO | None = None, output_hint: str | None = None) -> None:
         super().__init__(output_hint=output_hint)
         self.file = file
 
@@ -148,7 +150,7 @@ class TerminalRenderer(Renderer):
     """A rich live view: the state running now with its elapsed time, each finished state as
     a permanent line, then the final status."""
 
-    def __init__(self, console: t.Any = None, *, output_hint: str | None = None) -> None:
+    def __init__(self, *, console: t.Any = None, output_hint: str | None = None) -> None:
         super().__init__(output_hint=output_hint)
         from rich.console import Console
 
@@ -211,15 +213,23 @@ class TerminalRenderer(Renderer):
 
 
 class JupyterRenderer(Renderer):
-    """An HTML table in the notebook cell, updated in place as the run moves."""
+    """An HTML table in the notebook cell, updated in place as the run moves.
 
-    def __init__(self, *, display: t.Callable | None = None,
+    Given the flow's ``definition``, the cell also shows the flow's graph coloured by what
+    each state did so far (for flows of at most :data:`MAX_LIVE_GRAPH_STATES` states, since
+    each update redraws it).
+    """
+
+    def __init__(self, *, display: t.Callable | None = None, definition: dict | None = None,
                  output_hint: str | None = None) -> None:
         super().__init__(output_hint=output_hint)
         if display is None:
             from IPython.display import display
         self._display = display
         self._handle: t.Any = None
+        states = definition.get("States") if isinstance(definition, dict) else None
+        small = isinstance(states, dict) and len(states) <= MAX_LIVE_GRAPH_STATES
+        self.definition = definition if small else None
 
     def _repr_html_(self) -> str:
         run = self.progress.run
@@ -234,7 +244,13 @@ class JupyterRenderer(Renderer):
             )
         heading = (self.summary(run) if self.finished else
                    f"run {run.get('run_id', '')} {run.get('status', 'ACTIVE')}")
-        return (f"<div class='gladier-progress'><p><b>{html.escape(heading)}</b></p>"
+        picture = ""
+        if self.definition is not None:
+            from gladier.ui.jupyter import flow_html
+
+            statuses = {step.name: step.outcome for step in self.progress.steps}
+            picture = flow_html(self.definition, statuses=statuses)
+        return (f"<div class='gladier-progress'><p><b>{html.escape(heading)}</b></p>{picture}"
                 "<table><thead><tr><th></th><th>state</th><th>type</th><th>outcome</th>"
                 f"<th>time</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
 
@@ -283,23 +299,25 @@ def in_jupyter() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def choose_renderer(*, file: t.TextIO | None = None, output_hint: str | None = None) -> Renderer:
+def choose_renderer(*, file: t.TextIO | None = None, output_hint: str | None = None,
+                    definition: dict | None = None) -> Renderer:
     """The renderer for where this program runs: Jupyter, a terminal, or plain lines.
 
-    ``GLADIER_PROGRESS`` (plain, terminal or jupyter) overrides the choice.
+    ``GLADIER_PROGRESS`` (plain, terminal or jupyter) overrides the choice. ``definition``
+    (the run's flow) lets the Jupyter display draw the flow coloured as the run moves.
     """
     forced = os.environ.get(RENDERER_ENV, "").strip().lower()
     stream = file or sys.stdout
     if forced == "jupyter" or (not forced and in_jupyter()):
         try:
-            return JupyterRenderer(output_hint=output_hint)
+            return JupyterRenderer(definition=definition, output_hint=output_hint)
         except ImportError:  # IPython is not installed: fall back to the other renderers
             pass
     if forced == "terminal" or (not forced and getattr(stream, "isatty", lambda: False)()):
         from rich.console import Console
 
-        return TerminalRenderer(Console(file=file), output_hint=output_hint)
-    return LineRenderer(file, output_hint=output_hint)
+        return TerminalRenderer(console=Console(file=file), output_hint=output_hint)
+    return LineRenderer(file=file, output_hint=output_hint)
 
 
 def default_callback() -> t.Callable[[dict], None]:
@@ -320,7 +338,8 @@ def follow(engine: t.Any, run_id: str, *,
     document after each event. Raises :class:`~gladier.exc.EngineError` after ``timeout``.
     """
     if renderer is None:
-        renderer = choose_renderer()
+        run = engine.get_run(run_id)
+        renderer = choose_renderer(definition=engine.get_flow(run["flow_id"])["definition"])
     elif not isinstance(renderer, Renderer):
         renderer = _DocumentCallback(renderer, engine, run_id)
     events: queue.Queue = queue.Queue()
