@@ -154,3 +154,7 @@ class ActionProviderUnavailable(ActionProviderError):
 
 class StateNameConflict(FlowGenException):
     """Two tools or state objects put states with the same name into one flow."""
+
+
+class RunEnded(EngineError):
+    """A run ended elsewhere (e.g. canceled by another process) while an engine drove it."""

@@ -180,3 +180,19 @@ def test_resume_leaves_runs_of_a_live_engine_alone(tmp_path):
             assert second.resume() == []
     with LocalEngine(db, time_scale=TIME_SCALE) as third:
         assert third.resume() == [run_id]
+
+
+def test_cancel_from_another_engine_stops_the_run_where_it_is_driven(tmp_path):
+    db = str(tmp_path / "engine.db")
+    with LocalEngine(db, time_scale=TIME_SCALE) as driving:
+        flow_id = driving.create_flow({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 30, "Next": "P"},
+            "P": {"Type": "Pass", "End": True}}})["id"]
+        run_id = driving.run_flow(flow_id, {})["run_id"]
+        with LocalEngine(db, time_scale=TIME_SCALE) as other:
+            assert other.cancel_run(run_id)["details"]["code"] == "FlowCanceled"
+        time.sleep(1.0)  # the Wait (0.3 s at this time scale) ends in the driving engine
+        final = driving.get_run(run_id)
+        codes = [e["code"] for e in driving.get_run_logs(run_id)["entries"]]
+    assert final["status"] == "FAILED" and final["details"]["code"] == "FlowCanceled"
+    assert codes[-1] == "FlowCanceled" and "PassStarted" not in codes

@@ -142,3 +142,19 @@ def test_manager_opens_the_default_database_when_given_none(tmp_path, monkeypatc
         assert mgr.engine.db_path == str(tmp_path / "env.db")
     finally:
         mgr.engine.close()
+
+
+def test_run_kwargs_label_and_tags_are_defaults_for_each_run(engine):
+    mgr = LocalFlowsManager(flow_definition=DEFINITION, engine=engine,
+                            run_kwargs={"label": "default label", "tags": ["nightly"]})
+    first = mgr.run_flow({"input": {"n": 1, "nap": 1}})
+    assert first["label"] == "default label" and first["tags"] == ["nightly"]
+    second = mgr.run_flow({"input": {"n": 1, "nap": 1}}, label="mine")
+    assert second["label"] == "mine" and second["tags"] == ["nightly"]
+
+
+def test_a_changed_definition_gets_a_new_flow(manager):
+    first = manager.sync_flow()
+    manager.flow_definition = dict(DEFINITION, Comment="changed")
+    assert manager.sync_flow() != first
+    assert manager.engine.get_flow(manager.flow_id)["definition"]["Comment"] == "changed"

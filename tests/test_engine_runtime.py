@@ -576,3 +576,22 @@ def test_default_database_is_gladier_db_or_home(tmp_path, monkeypatch):
     monkeypatch.setenv("GLADIER_DB", str(tmp_path / "env.db"))
     with LocalEngine() as from_env:
         assert from_env.db_path == str(tmp_path / "env.db")
+
+
+def test_a_provider_that_forgot_the_action_is_asked_again_with_the_same_request(engine):
+    class Forgetful(ScriptedProvider):
+        """Answers 404 to the first status call, as after a restart."""
+
+        def status(self, action_id):
+            if self.status_calls == 0:
+                self.status_calls += 1
+                raise ActionProviderError("unknown action", http_status=404)
+            return super().status(action_id)
+
+    forgetful = Forgetful()
+    engine.register_action_provider(URL, forgetful)
+    done = run(engine, flow(A=action({"polls": 1}, ResultPath="$.A")))
+    assert done["status"] == "SUCCEEDED"
+    request_ids = [r["request_id"] for r in forgetful.requests]
+    assert len(request_ids) == 2 and len(set(request_ids)) == 1
+    assert len(forgetful.actions) == 1

@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from gladier.engine.store import Store
-from gladier.exc import EngineError
+from gladier.exc import EngineError, RunEnded
 
 NOW = "2026-01-01T00:00:00+00:00"
 
@@ -110,3 +110,13 @@ def test_unopenable_database_is_an_engine_error(tmp_path):
     with pytest.raises(EngineError) as err:
         Store(str(tmp_path / "dir.db"))
     assert "dir.db" in str(err.value)
+
+
+def test_an_ended_run_refuses_further_transitions(store):
+    new_run(store)
+    store.record("r1", fields={"status": "FAILED"})
+    with pytest.raises(RunEnded):
+        store.record("r1", fields={"state_name": "B"},
+                     entries=[{"time": NOW, "code": "X", "description": "", "details": {}}])
+    assert store.get_run("r1")["state_name"] == "A"
+    assert [e["code"] for e in store.log_entries("r1")] == ["FlowStarted"]

@@ -289,10 +289,9 @@ if __name__ == "__main__":
 """
 
 
-def test_functions_of_a_script_run_in_spawned_workers(tmp_path):
-    script = tmp_path / "script.py"
-    script.write_text(SCRIPT)
+def test_functions_typed_into_an_interpreter_run_in_spawned_workers(tmp_path):
+    # code given with -c has no file a spawned worker could import, like a notebook's
     result = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120, cwd=tmp_path
     )
     assert result.stdout.strip() == "HI!", result.stderr

@@ -4,7 +4,7 @@ Given the definition, the name of the current state, the run state (the run's da
 read-only ``$._context``, :func:`step` says what happens next: go on to another state with
 new data (Pass, ExpressionEval, Choice), sleep until a moment (Wait), end the run as failed
 (Fail) or call an action (Action). :func:`complete_action` applies an action's final status,
-and :func:`catch` routes a flow error through the state's ``Catch`` list. The scheduler does
+and :func:`catch` routes a flow error through the state's ``Catch`` list. The run driver does
 the waiting, the calling and the journaling; this module only decides.
 
 Errors inside a state are :class:`gladier.exc.FlowRuntimeError` named as the Flows service

@@ -27,6 +27,7 @@ class LocalFlowsManager(BaseFlowsManager):
         super().__init__(*args, **kwargs)
         self._engine = engine
         self._db = db
+        self._synced: tuple[str, str | None] | None = None  # (flow id, title) last created
 
     @property
     def engine(self) -> t.Any:
@@ -54,9 +55,14 @@ class LocalFlowsManager(BaseFlowsManager):
                 raise EngineError("No flow definition to deploy on the local engine")
             self.engine.get_flow(self.flow_id)
             return self.flow_id
-        flow = self.engine.create_flow(self.flow_definition, title=self.flow_title,
-                                       input_schema=self.flow_schema, **self.flow_kwargs)
-        self.flow_id = flow["id"]
+        from gladier.engine.engine import flow_id_for
+
+        synced = (flow_id_for(self.flow_definition, self.flow_schema), self.flow_title)
+        if synced != self._synced:
+            self.engine.create_flow(self.flow_definition, title=self.flow_title,
+                                    input_schema=self.flow_schema, **self.flow_kwargs)
+            self._synced = synced
+        self.flow_id = synced[0]
         return self.flow_id
 
     def register_flow(self) -> str:
@@ -67,8 +73,10 @@ class LocalFlowsManager(BaseFlowsManager):
         """Start a run on the engine; return its run document."""
         flow_id = self.sync_flow()
         options = {**self.run_kwargs, **run_kwargs}
-        label = label if label is not None else options.pop("label", None)
-        tags = tags if tags is not None else options.pop("tags", None)
+        label = options.pop("label", None) if label is None else label
+        tags = options.pop("tags", None) if tags is None else tags
+        options.pop("label", None)
+        options.pop("tags", None)
         return self.engine.run_flow(flow_id, flow_input,
                                     label=shorten_label(label) if label else None,
                                     tags=tags, **options)

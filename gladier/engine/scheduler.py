@@ -74,7 +74,11 @@ class Scheduler:
             error = future.exception()
             self.call_soon(then, None if error else future.result(), error)
 
-        pool.submit(fn, *args).add_done_callback(done)
+        try:
+            future = pool.submit(fn, *args)
+        except RuntimeError:  # the interpreter is exiting: the journal keeps the work
+            return
+        future.add_done_callback(done)
 
     def run_sync(self, fn: Callback, *args: t.Any, timeout: float | None = 60) -> t.Any:
         """Run ``fn(*args)`` on the loop and return its result to the calling thread."""

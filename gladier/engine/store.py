@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import typing as t
 
-from gladier.exc import EngineError
+from gladier.exc import EngineError, RunEnded
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS flows (
@@ -159,7 +159,9 @@ class Store:
                finish_action: str | None = None) -> None:
         """Journal one transition of a run in a single transaction.
 
-        ``fields`` updates run columns (``data`` must already be JSON text);
+        ``fields`` updates run columns (``data`` must already be JSON text) of a run that
+        has not ended, else RunEnded is raised and nothing is written (another process
+        canceled the run);
         ``entries`` appends log entries; ``new_action`` journals an action request before
         it is sent; ``finish_action`` (a request_id) marks an action as done with.
         """
@@ -171,11 +173,13 @@ class Store:
                 names = sorted(fields)
                 values = [json.dumps(fields[n]) if n in _JSON_FIELDS else fields[n]
                           for n in names]
-                db.execute(
+                updated = db.execute(
                     "UPDATE runs SET " + ", ".join(f"{n} = ?" for n in names)
-                    + " WHERE run_id = ?",
+                    + " WHERE run_id = ? AND status IN ('ACTIVE', 'INACTIVE')",
                     (*values, run_id),
-                )
+                ).rowcount
+                if not updated:
+                    raise RunEnded(f"Run '{run_id}' has already ended")
             if entries:
                 _append_entries(db, run_id, entries)
             if new_action is not None:
@@ -208,7 +212,8 @@ class Store:
             query += " WHERE runs.status IN (" + ", ".join("?" * len(statuses)) + ")"
             args = tuple(statuses)
         with self._lock:
-            rows = self._db.execute(query + " ORDER BY runs.start_time, runs.run_id", args).fetchall()
+            rows = self._db.execute(query + " ORDER BY runs.start_time, runs.run_id",
+                                    args).fetchall()
         return [_run_from_row(row) for row in rows]
 
     def log_entries(self, run_id: str, *, limit: int | None = None,

@@ -126,7 +126,7 @@ class ResultStore:
                 self._connection()
                 .execute(
                     "SELECT fingerprint, document FROM provider_actions"
-                " WHERE scope = ? AND request_id = ?",
+                    " WHERE scope = ? AND request_id = ?",
                     (scope, request_id),
                 )
                 .fetchone()

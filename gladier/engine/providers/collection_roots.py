@@ -93,6 +93,8 @@ class LocalCollections:
     def resolve(self, collection_id: str, path: str) -> str:
         """The local path for ``path`` on the collection (PathRefused if it leaves the root)."""
         collection = self.get(collection_id)
+        if "\x00" in path:
+            raise PathRefused(f"Path {path!r} on collection {collection_id} contains a NUL byte")
         if path in ("~", "/~") or path.startswith(("~/", "/~/")):
             relative = path.split("~", 1)[1].lstrip("/")
             base = collection.root if collection.mapped else os.path.expanduser("~")

@@ -72,7 +72,7 @@ class _ByValue:
 
 def _portable(func: t.Callable) -> t.Callable:
     """The form of ``func`` a process pool can send to its workers."""
-    if True:
+    if getattr(func, "__module__", None) != "__main__":
         try:
             pickle.dumps(func)
             return func

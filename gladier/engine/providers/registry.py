@@ -2,7 +2,8 @@
 
 Order: providers the user registered for a URL; then the built-in local ones (Compute,
 Transfer, legacy Transfer, hello_world, expression_eval); anything else is an HTTP Action
-Provider. URLs match without their trailing slash. ``Handler`` may be
+Provider, except Transfer routes the local engine does not implement, which are refused
+by name (no local files could be behind them). URLs match without their trailing slash. ``Handler`` may be
 ``{"Type": "ActionProvider", "Url": ...}`` or a string handle
 ``urn:globus:flows:handle:globus:<service>.<route>`` (``transfer.ls``, ``compute.v3``...).
 

@@ -1,0 +1,546 @@
+"""Drives runs on the scheduler thread: each state, each Wait, each action, each error.
+
+The LocalEngine hands a run to the :class:`RunDriver`; from then on the driver asks the
+pure interpreter what the current state does, journals the outcome in the store (one
+transaction per transition, before it takes effect), and arranges what comes next: the
+next state on the ready queue, a Wait's end in the timer heap, an action's completion
+through the provider's done-callback or doubling polls. Every method runs on the
+scheduler thread, so the table of live runs needs no lock; a ``token`` per run makes
+stale timers and callbacks (after a cancel, a timeout or a transition) harmless.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sys
+import time
+import typing as t
+
+from gladier.engine import interpreter
+from gladier.engine.providers.base import ACTIVE, FAILED, INACTIVE, SUCCEEDED, TERMINAL
+from gladier.engine.scheduler import Scheduler
+from gladier.engine.store import Store
+from gladier.engine.timing import (FIRST_POLL_LOCAL, FIRST_POLL_REMOTE, next_poll_interval,
+                                   now_iso, utc_now)
+from gladier.exc import (ActionProviderError, EngineError, FlowRuntimeError, GladierException,
+                         RunEnded)
+
+log = logging.getLogger(__name__)
+
+
+def log_entry(code: str, description: str, details: dict) -> dict:
+    """A run log entry as the Flows service shapes it."""
+    return {"time": now_iso(), "code": code, "description": description, "details": details}
+
+
+@dataclasses.dataclass
+class _Action:
+    """The action a run is waiting for (lives on the scheduler thread only)."""
+
+    request: dict
+    url: str
+    provider: t.Any
+    call: interpreter.CallAction
+    deadline: float
+    action_id: str | None = None
+    last_status: dict | None = None
+    poll_interval: float | None = None
+    watching: bool = False
+    resent: bool = False
+
+
+@dataclasses.dataclass
+class Run:
+    """A run being driven (lives on the scheduler thread only)."""
+
+    run_id: str
+    definition: dict
+    context: dict
+    state_name: str
+    data: t.Any
+    status: str = ACTIVE
+    token: int = 0
+    action: _Action | None = None
+
+    @property
+    def state_type(self) -> str:
+        return str(self.definition["States"][self.state_name].get("Type"))
+
+
+class RunDriver:
+    """Runs states for the engine. ``publish(run_id, entries)`` is told of every journaled
+    log entry; ``providers()`` returns the ProviderRegistry."""
+
+    def __init__(self, *, driver_id: str, store: Store, scheduler: Scheduler,
+                 providers: t.Callable[[], t.Any],
+                 publish: t.Callable[[str, t.Sequence[dict]], None], identity: dict,
+                 time_scale: float, max_state_size: int, max_poll_interval: float) -> None:
+        self.driver_id = driver_id
+        self._store = store
+        self._scheduler = scheduler
+        self._providers = providers
+        self._publish = publish
+        self.identity = identity
+        self.time_scale = time_scale
+        self.max_state_size = max_state_size
+        self.max_poll_interval = max_poll_interval
+        self._runs: dict[str, Run] = {}
+
+    def _state_entry(self, run: Run, what: str, details: dict) -> dict:
+        kind = run.state_type
+        return log_entry(f"{kind}{what.capitalize()}",
+                         f"State {run.state_name} of type {kind} {what}",
+                         {"state_name": run.state_name, "state_type": kind, **details})
+
+    def _record(self, run: Run, entries: t.Sequence[dict], **kwargs: t.Any) -> bool:
+        """Journal a transition; False when the run ended elsewhere (then it is dropped)."""
+        try:
+            self._store.record(run.run_id, entries=entries, **kwargs)
+        except RunEnded:
+            self._drop(run)
+            return False
+        self._publish(run.run_id, entries)
+        return True
+
+    def _drop(self, run: Run) -> None:
+        """Stop driving a run another process ended (canceled), with its action."""
+        self._runs.pop(run.run_id, None)
+        run.token += 1
+        if run.action is not None:
+            self._cancel_quietly(run.action.provider, run.action.action_id)
+
+    def _running_details(self, entry: dict) -> dict:
+        details = entry["details"]
+        return {"code": entry["code"], "description": entry["description"],
+                "details": {"state_name": details.get("state_name"),
+                            "state_type": details.get("state_type")}}
+
+    def start(self, run: Run, started: dict) -> None:
+        """Drive a new run (its FlowStarted entry is journaled already)."""
+        self._runs[run.run_id] = run
+        self._publish(run.run_id, [started])
+        self._execute(run.run_id, run.token)
+
+    def adopt(self, run: Run, wake_at: float | None) -> bool:
+        """Take over a journaled run (after a crash); False when already driven here."""
+        if run.run_id in self._runs:
+            return False
+        self._runs[run.run_id] = run
+        if not self._record(run, [], fields={"driver": self.driver_id}):
+            return False
+        journaled = self._store.open_action(run.run_id)
+        if journaled is not None:
+            self._resume_action(run, journaled)
+        elif wake_at is not None:
+            self._scheduler.call_at(wake_at, self._wake, run.run_id, run.token)
+        else:
+            self._scheduler.call_soon(self._execute, run.run_id, run.token)
+        return True
+
+    def _live(self, run_id: str, token: int) -> Run | None:
+        """The run if this callback is still current (not canceled, not moved on)."""
+        run = self._runs.get(run_id)
+        if run is None or run.token != token:
+            return None
+        return run
+
+    def _execute(self, run_id: str, token: int) -> None:
+        """Do the run's current state."""
+        run = self._live(run_id, token)
+        if run is None:
+            return
+        try:
+            outcome = interpreter.step(run.definition, run.state_name, run.data,
+                                       context=run.context)
+        except FlowRuntimeError as err:
+            started = self._state_entry(run, "started",
+                                        {"input": interpreter.public_view(run.data)})
+            self._handle_error(run, err, [started])
+            return
+        except Exception as err:  # a flow the validator should have refused, or a bug
+            self._handle_error(run, _unexpected(err, run.state_name), [])
+            return
+        started = self._state_entry(run, "started",
+                                    {"input": interpreter.started_input(run.data, outcome)})
+        if isinstance(outcome, interpreter.Advance):
+            completed = self._state_entry(run, "completed", {"output": outcome.output})
+            self._transition(run, outcome, [started, completed])
+        elif isinstance(outcome, interpreter.WaitUntil):
+            self._start_wait(run, outcome, started)
+        elif isinstance(outcome, interpreter.FailRun):
+            error = interpreter.runtime_error(outcome.error, outcome.cause, run.state_name)
+            self._fail(run, error, [started])
+        else:
+            self._start_action(run, outcome, started)
+
+    def _transition(self, run: Run, outcome: interpreter.Advance, entries: list[dict], *,
+                    finish_action: str | None = None) -> None:
+        """Journal the end of a state and move the run on (or end it)."""
+        try:
+            data_text = json.dumps(outcome.data)
+            interpreter.check_state_size(len(data_text), run.state_name,
+                                         limit=self.max_state_size)
+        except (TypeError, ValueError) as err:
+            self._fail(run, interpreter.runtime_error(
+                "States.Runtime", f"The result of state '{run.state_name}' is not JSON: {err}",
+                run.state_name), entries, finish_action=finish_action)
+            return
+        except FlowRuntimeError as err:
+            self._fail(run, err, entries, finish_action=finish_action)
+            return
+        run.token += 1
+        run.action = None
+        if outcome.next_state is None:
+            output = interpreter.public_view(outcome.data)
+            final = log_entry("FlowSucceeded", "The Flow Instance completed successfully",
+                              {"output": output})
+            self._runs.pop(run.run_id, None)
+            self._record(run, entries + [final], finish_action=finish_action, fields={
+                "status": SUCCEEDED, "completion_time": final["time"], "state_name": None,
+                "wake_at": None, "data": data_text,
+                "details": {"code": "FlowSucceeded",
+                            "description": "The Flow run reached a successful completion "
+                                           "state",
+                            "output": output}})
+            return
+        run.state_name = outcome.next_state
+        run.data = outcome.data
+        self._record(run, entries, finish_action=finish_action, fields={
+            "state_name": run.state_name, "data": data_text, "wake_at": None,
+            "status": ACTIVE, "details": self._running_details(entries[-1])})
+        run.status = ACTIVE
+        self._scheduler.call_soon(self._execute, run.run_id, run.token)
+
+    def _fail(self, run: Run, error: FlowRuntimeError, entries: list[dict], *,
+              finish_action: str | None = None) -> None:
+        """End the run as FAILED with ``error``."""
+        info = interpreter.error_object(error, run.state_name)
+        final = log_entry("FlowFailed", "The Flow Instance failed", info)
+        self._runs.pop(run.run_id, None)
+        run.token += 1
+        self._record(run, entries + [final], finish_action=finish_action, fields={
+            "status": FAILED, "completion_time": final["time"], "state_name": None,
+            "wake_at": None,
+            "details": {"code": "FlowFailed", "description": "The Flow Instance failed",
+                        "details": info}})
+
+    def _handle_error(self, run: Run, error: FlowRuntimeError, entries: list[dict], *,
+                      finish_action: str | None = None) -> None:
+        """A state raised ``error``: follow its Catch, or fail the run."""
+        entries = entries + [self._state_entry(
+            run, "failed", {"error": interpreter.error_object(error, run.state_name)})]
+        try:
+            caught = interpreter.catch(run.definition, run.state_name, run.data, error)
+        except FlowRuntimeError as err:
+            self._fail(run, err, entries, finish_action=finish_action)
+            return
+        if caught is None:
+            self._fail(run, error, entries, finish_action=finish_action)
+        else:
+            self._transition(run, caught, entries, finish_action=finish_action)
+
+    # Wait ----------------------------------------------------------------------------------
+
+    def _start_wait(self, run: Run, wait: interpreter.WaitUntil, started: dict) -> None:
+        if wait.seconds is not None:
+            delay = wait.seconds
+        else:
+            delay = max((wait.timestamp - utc_now()).total_seconds(), 0.0)
+        wake_at = time.time() + delay * self.time_scale
+        self._record(run, [started], fields={"wake_at": wake_at,
+                                             "details": self._running_details(started)})
+        self._scheduler.call_at(wake_at, self._wake, run.run_id, run.token)
+
+    def _wake(self, run_id: str, token: int) -> None:
+        run = self._live(run_id, token)
+        if run is None:
+            return
+        state = run.definition["States"][run.state_name]
+        nxt = None if state.get("End") is True else state.get("Next")
+        outcome = interpreter.Advance(data=run.data, next_state=nxt,
+                                      output=interpreter.public_view(run.data))
+        self._transition(run, outcome, [self._state_entry(run, "completed",
+                                                          {"output": outcome.output})])
+
+    # Action --------------------------------------------------------------------------------
+
+    def _resolve_provider(self, run: Run) -> tuple[str, t.Any]:
+        state = run.definition["States"][run.state_name]
+        try:
+            return self._providers().resolve(state, state_name=run.state_name)
+        except GladierException as err:
+            raise interpreter.runtime_error("ActionUnableToRun", str(err),
+                                            run.state_name) from err
+
+    def _start_action(self, run: Run, call: interpreter.CallAction, started: dict) -> None:
+        try:
+            url, provider = self._resolve_provider(run)
+        except FlowRuntimeError as err:
+            self._handle_error(run, err, [started])
+            return
+        attempt = self._store.count_attempts(run.run_id, run.state_name) + 1
+        request = self._request(f"{run.run_id}:{run.state_name}:{attempt}", call.body)
+        deadline = time.time() + call.wait_time * self.time_scale
+        run.action = _Action(request=request, url=url, provider=provider, call=call,
+                             deadline=deadline)
+        if self._record(run, [started], fields={"details": self._running_details(started)},
+                        new_action={"request_id": request["request_id"],
+                                    "state_name": run.state_name, "attempt": attempt,
+                                    "url": url, "deadline": deadline}):
+            self._send(run)
+
+    def _request(self, request_id: str, body: t.Any) -> dict:
+        """The ActionRequest: the same request_id and body after a resume, so a provider
+        returns the action it already started."""
+        return {"request_id": request_id, "body": body,
+                "monitor_by": [self.identity["user_id"]],
+                "manage_by": [self.identity["user_id"]]}
+
+    def _resume_action(self, run: Run, journaled: dict) -> None:
+        """Rebuild a journaled action after a crash and find out where it is."""
+        try:
+            call = interpreter.step(run.definition, run.state_name, run.data,
+                                    context=run.context)
+            if not isinstance(call, interpreter.CallAction):
+                raise EngineError(f"State '{run.state_name}' is no longer an Action state")
+            url, provider = self._resolve_provider(run)
+        except Exception as err:
+            if not isinstance(err, FlowRuntimeError):
+                err = _unexpected(err, run.state_name)
+            self._handle_error(run, err, [], finish_action=journaled["request_id"])
+            return
+        request = self._request(journaled["request_id"], call.body)
+        run.action = _Action(request=request, url=url, provider=provider, call=call,
+                             deadline=journaled["deadline"],
+                             action_id=journaled["action_id"])
+        if run.action.action_id is None:
+            self._send(run)
+        else:
+            self._poll(run.run_id, run.token)
+
+    def _send(self, run: Run) -> None:
+        action = run.action
+        assert action is not None
+        token, provider = run.token, action.provider
+        self._scheduler.submit_io(provider.run, action.request,
+                                  then=lambda result, error: self._on_sent(
+                                      run.run_id, token, provider, result, error))
+
+    def _on_sent(self, run_id: str, token: int, provider: t.Any, status: t.Any,
+                 error: BaseException | None) -> None:
+        run = self._live(run_id, token)
+        if run is None:
+            # The run was canceled (or timed out) while the request was in flight.
+            if error is None and isinstance(status, dict) and \
+                    status.get("status") not in TERMINAL:
+                self._cancel_quietly(provider, status.get("action_id"))
+            return
+        action = run.action
+        assert action is not None
+        if error is not None or not isinstance(status, dict) or not status.get("action_id"):
+            if error is None:
+                error = ActionProviderError(f"The provider answered {status!r}, not an "
+                                            "ActionStatus with an action_id")
+            body = getattr(error, "body", None)
+            self._handle_error(run, interpreter.runtime_error(
+                "ActionUnableToRun",
+                f"The action provider at {action.url} refused the request: {error}",
+                run.state_name, output=body), [], finish_action=action.request["request_id"])
+            return
+        action.action_id = str(status["action_id"])
+        self._store.set_action_id(action.request["request_id"], action.action_id)
+        self._on_status(run, status)
+
+    def _on_status(self, run: Run, status: dict) -> None:
+        action = run.action
+        assert action is not None
+        action.last_status = status
+        state = status.get("status")
+        if state in TERMINAL:
+            self._complete_action(run, status)
+            return
+        if (state == INACTIVE) != (run.status == INACTIVE):
+            self._set_activity(run, status)
+        self._watch(run)
+
+    def _watch(self, run: Run) -> None:
+        """Arrange to hear about the action: done-callback if offered, polls otherwise."""
+        action = run.action
+        assert action is not None
+        now = time.time()
+        if now >= action.deadline:
+            self._timeout(run)
+            return
+        if not action.watching:
+            action.watching = True
+            self._scheduler.call_at(action.deadline, self._check_deadline, run.run_id,
+                                    run.token)
+            register = getattr(action.provider, "add_done_callback", None)
+            if callable(register) and run.status != INACTIVE:
+                token = run.token
+                try:
+                    register(action.action_id, lambda status: self._scheduler.call_soon(
+                        self._on_done, run.run_id, token, status))
+                    return
+                except Exception:
+                    log.warning("gladier engine: add_done_callback failed; polling instead",
+                                exc_info=True)
+        first = _first_poll_interval(action.provider)
+        action.poll_interval = next_poll_interval(
+            action.poll_interval, first=first * self.time_scale,
+            cap=self.max_poll_interval * self.time_scale)
+        when = min(now + action.poll_interval, action.deadline)
+        self._scheduler.call_at(when, self._poll, run.run_id, run.token)
+
+    def _on_done(self, run_id: str, token: int, status: dict) -> None:
+        run = self._live(run_id, token)
+        if run is not None and run.action is not None:
+            self._on_status(run, status)
+
+    def _check_deadline(self, run_id: str, token: int) -> None:
+        run = self._live(run_id, token)
+        if run is not None and run.action is not None and time.time() >= run.action.deadline:
+            self._timeout(run)
+
+    def _poll(self, run_id: str, token: int) -> None:
+        run = self._live(run_id, token)
+        if run is None or run.action is None:
+            return
+        action = run.action
+        self._scheduler.submit_io(
+            action.provider.status, action.action_id,
+            then=lambda status, error: self._on_polled(run_id, token, status, error))
+
+    def _on_polled(self, run_id: str, token: int, status: t.Any,
+                   error: BaseException | None) -> None:
+        run = self._live(run_id, token)
+        if run is None or run.action is None:
+            return
+        action = run.action
+        if error is None and isinstance(status, dict):
+            self._on_status(run, status)
+        elif getattr(error, "http_status", None) == 404 and not action.resent:
+            # The provider forgot the action (e.g. it restarted): ask again with the same
+            # request_id; a provider that still knows the request returns the same action.
+            action.resent = True
+            self._send(run)
+        elif getattr(error, "http_status", None) == 404:
+            self._handle_error(run, interpreter.runtime_error(
+                "ActionFailedException",
+                f"The action provider at {action.url} no longer knows action "
+                f"'{action.action_id}'", run.state_name),
+                [], finish_action=action.request["request_id"])
+        else:
+            log.warning("gladier engine: polling %s failed (%s); will retry", action.url, error)
+            self._watch(run)
+
+    def _timeout(self, run: Run) -> None:
+        action = run.action
+        assert action is not None
+        self._cancel_quietly(action.provider, action.action_id)
+        self._handle_error(run, interpreter.runtime_error(
+            "ActionTimeout",
+            f"The action of state '{run.state_name}' did not finish within its WaitTime of "
+            f"{action.call.wait_time:g} s", run.state_name,
+            output=interpreter.public_view(action.last_status)),
+            [], finish_action=action.request["request_id"])
+
+    def _complete_action(self, run: Run, status: dict) -> None:
+        action = run.action
+        assert action is not None
+        request_id = action.request["request_id"]
+        try:
+            outcome = interpreter.complete_action(run.definition, run.state_name, run.data,
+                                                  status)
+        except Exception as err:
+            if not isinstance(err, FlowRuntimeError):
+                err = _unexpected(err, run.state_name)
+            self._handle_error(run, err, [], finish_action=request_id)
+        else:
+            completed = self._state_entry(run, "completed", {"output": outcome.output})
+            self._transition(run, outcome, [completed], finish_action=request_id)
+        self._scheduler.submit_io(action.provider.release, action.action_id,
+                                  then=lambda result, error: None)
+
+    def _set_activity(self, run: Run, status: dict) -> None:
+        """The action became INACTIVE (the run waits for a person) or ACTIVE again.
+
+        Logged as an ``ActionPolled`` entry so followers of the run hear about it.
+        """
+        shown = interpreter.public_view(dict(status, state_name=run.state_name))
+        polled = self._state_entry(run, "polled", {"output": shown})
+        polled["description"] += f": the action is {status.get('status')}"
+        if status.get("status") == INACTIVE:
+            run.status = INACTIVE
+            details = status.get("details") if isinstance(status.get("details"), dict) else {}
+            run_details = {
+                "code": details.get("code", "ActionInactive"),
+                "description": details.get(
+                    "description", f"The action of state '{run.state_name}' is waiting"),
+                "required_scope": details.get("required_scope"),
+                "state_name": run.state_name,
+                "action_statuses": [shown],
+            }
+        else:
+            run.status = ACTIVE
+            run_details = self._running_details(polled)
+        self._record(run, [polled], fields={"status": run.status, "details": run_details})
+
+    def _cancel_quietly(self, provider: t.Any, action_id: str | None) -> None:
+        if provider is None or action_id is None:
+            return
+        self._scheduler.submit_io(provider.cancel, action_id, then=lambda result, error: None)
+
+    def cancel(self, run_id: str) -> None:
+        """End the run as canceled and cancel its running action.
+
+        Works for runs driven by another process too: that engine finds the run ended
+        at its next transition and lets it go.
+        """
+        journaled = self._store.open_action(run_id)
+        final = log_entry("FlowCanceled", "The Flow Instance was canceled by the user", {})
+        try:
+            self._store.record(run_id, entries=[final],
+                               finish_action=journaled["request_id"] if journaled else None,
+                               fields={"status": FAILED, "completion_time": final["time"],
+                                       "state_name": None, "wake_at": None,
+                                       "details": dict(final)})
+        except RunEnded:
+            return
+        self._publish(run_id, [final])
+        run = self._runs.get(run_id)
+        if run is not None:
+            self._drop(run)
+        elif journaled is not None and journaled["action_id"]:
+            try:
+                _, provider = self._providers().resolve({"ActionUrl": journaled["url"]},
+                                                        state_name=journaled["state_name"])
+            except GladierException:
+                log.warning("gladier engine: cannot cancel the action at %s", journaled["url"])
+            else:
+                self._cancel_quietly(provider, journaled["action_id"])
+
+
+def _unexpected(err: Exception, state_name: str) -> FlowRuntimeError:
+    """A non-flow error met while running a state, as a States.Runtime flow error."""
+    if isinstance(err, GladierException):
+        return interpreter.runtime_error("States.Runtime", str(err), state_name)
+    log.error("gladier engine: unexpected error in state %s", state_name, exc_info=err)
+    return interpreter.runtime_error(
+        "States.Runtime", f"Unexpected {type(err).__name__} in state '{state_name}': {err}",
+        state_name)
+
+
+def _first_poll_interval(provider: t.Any) -> float:
+    """How long to wait before the first poll: a provider may say; HTTP providers 1 s,
+    local ones 0.05 s (before the time scale)."""
+    declared = getattr(provider, "first_poll_interval", None)
+    if isinstance(declared, (int, float)):
+        return float(declared)
+    http = sys.modules.get("gladier.engine.providers.http")
+    if http is not None and isinstance(provider, getattr(http, "HttpActionProvider", ())):
+        return FIRST_POLL_REMOTE
+    return FIRST_POLL_LOCAL
+

@@ -1,0 +1,35 @@
+"""Clock helpers: poll back-off and timestamps."""
+
+import datetime
+
+import pytest
+
+from gladier.engine.timing import next_poll_interval, parse_timestamp, time_scale_from_env
+from gladier.exc import EngineError
+
+
+def test_poll_interval_doubles_up_to_the_cap():
+    intervals = []
+    current = None
+    for _ in range(6):
+        current = next_poll_interval(current, first=1.0, cap=10.0)
+        intervals.append(current)
+    assert intervals == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+
+
+@pytest.mark.parametrize("text", ["2030-01-02T03:04:05Z", "2030-01-02T04:04:05+01:00",
+                                  "2030-01-02T03:04:05"])
+def test_timestamps_with_z_offset_or_none_are_utc_moments(text):
+    assert parse_timestamp(text) == datetime.datetime(2030, 1, 2, 3, 4, 5,
+                                                      tzinfo=datetime.timezone.utc)
+
+
+def test_a_non_timestamp_is_a_value_error():
+    with pytest.raises(ValueError):
+        parse_timestamp("next tuesday")
+
+
+def test_time_scale_must_be_positive():
+    assert time_scale_from_env(0.5) == 0.5
+    with pytest.raises(EngineError):
+        time_scale_from_env(0)
