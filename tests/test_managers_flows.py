@@ -360,5 +360,6 @@ def test_progress_reports_inactive_run_with_its_reason_and_returns(
     assert last["status"] == "INACTIVE"
     assert sleeps == [2, 4]
     printed = capsys.readouterr().out
-    assert "[INACTIVE] ConsentRequired: The run needs consent for the Transfer scope" in printed
+    assert "INACTIVE" in printed
+    assert "ConsentRequired: The run needs consent for the Transfer scope" in printed
     assert "ConsentRequired" in caplog.text

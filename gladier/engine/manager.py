@@ -9,12 +9,11 @@ functions are registered with the engine's local function registry.
 from __future__ import annotations
 
 import logging
-import queue
 import typing as t
 
 from gladier.exc import EngineError
-from gladier.managers.base import (TERMINAL_STATUSES, BaseFlowsManager, describe_run,
-                                   print_progress, shorten_label)
+from gladier.managers.base import (BaseFlowsManager, describe_run,
+                                   shorten_label)
 
 log = logging.getLogger(__name__)
 
@@ -92,36 +91,21 @@ class LocalFlowsManager(BaseFlowsManager):
 
     def progress(self, run_id: str, callback: t.Callable[[dict], None] | None = None,
                  delay: float = 2) -> dict:
-        """Follow a run live: ``callback(run_document)`` after each of its log entries.
+        """Follow a run live, as each log entry is journaled; return the last document.
 
-        Ends on SUCCEEDED/FAILED/ENDED and returns the final document; on INACTIVE it
-        returns at once, logging the reason (a person must act). ``delay`` is how often
-        the store is re-read when no event arrives (a run driven by another process).
+        Without ``callback`` the display suits where the program runs (terminal, Jupyter or
+        plain lines); a ``callback`` gets the run document after each change, as on Globus.
+        Ends on SUCCEEDED/FAILED/ENDED; on INACTIVE it returns at once and logs the reason
+        (a person must act). ``delay`` is how often the store is re-read when no event
+        arrives (a run driven by another process).
         """
-        callback = callback or print_progress
-        events: queue.SimpleQueue = queue.SimpleQueue()
-        unsubscribe = self.engine.subscribe(run_id, events.put)
-        try:
-            last_seen = None
-            while True:
-                run = self.get_status(run_id)
-                seen = (run["status"], run["details"].get("code"),
-                        run["details"].get("description"))
-                if seen != last_seen:
-                    callback(run)
-                    last_seen = seen
-                if run["status"] in TERMINAL_STATUSES:
-                    return run
-                if run["status"] == "INACTIVE":
-                    log.warning("Run %s needs attention, stopped following it: %s",
-                                run_id, describe_run(run))
-                    return run
-                try:
-                    events.get(timeout=max(delay, 0.05))
-                except queue.Empty:
-                    pass
-        finally:
-            unsubscribe()
+        from gladier.ui.progress import follow
+
+        run = follow(self.engine, run_id, renderer=callback, recheck=max(delay, 0.05))
+        if run["status"] == "INACTIVE":
+            log.warning("Run %s needs attention, stopped following it: %s",
+                        run_id, describe_run(run))
+        return run
 
     def get_details(self, run_id: str, state_name: str) -> dict:
         """What ``state_name`` produced: its result in the final output, or, while the run

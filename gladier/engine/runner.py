@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import sys
 import time
 import typing as t
 
@@ -22,7 +21,7 @@ from gladier.engine import interpreter
 from gladier.engine.providers.base import ACTIVE, FAILED, INACTIVE, SUCCEEDED, TERMINAL
 from gladier.engine.scheduler import Scheduler
 from gladier.engine.store import Store
-from gladier.engine.timing import (FIRST_POLL_LOCAL, FIRST_POLL_REMOTE, next_poll_interval,
+from gladier.engine.timing import (FIRST_POLL_LOCAL, next_poll_interval,
                                    now_iso, utc_now)
 from gladier.exc import (ActionProviderError, EngineError, FlowRuntimeError, GladierException,
                          RunEnded)
@@ -534,13 +533,10 @@ def _unexpected(err: Exception, state_name: str) -> FlowRuntimeError:
 
 
 def _first_poll_interval(provider: t.Any) -> float:
-    """How long to wait before the first poll: a provider may say; HTTP providers 1 s,
-    local ones 0.05 s (before the time scale)."""
+    """How long to wait before the first poll: a provider may say (``first_poll_interval``),
+    else the local default (before the time scale)."""
     declared = getattr(provider, "first_poll_interval", None)
     if isinstance(declared, (int, float)):
         return float(declared)
-    http = sys.modules.get("gladier.engine.providers.http")
-    if http is not None and isinstance(provider, getattr(http, "HttpActionProvider", ())):
-        return FIRST_POLL_REMOTE
     return FIRST_POLL_LOCAL
 

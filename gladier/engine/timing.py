@@ -15,9 +15,8 @@ from gladier.exc import EngineError
 
 #: Longest pause between two polls of one action, like the Flows service (seconds).
 MAX_POLL_INTERVAL = 600.0
-#: First pause before polling a local provider; HTTP providers start at 1 s.
+#: First pause before polling a local provider; a provider may declare its own.
 FIRST_POLL_LOCAL = 0.05
-FIRST_POLL_REMOTE = 1.0
 
 
 def time_scale_from_env(value: float | None = None) -> float:

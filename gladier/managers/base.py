@@ -42,11 +42,6 @@ def describe_run(run: dict) -> str:
     return f"[{run.get('status')}] {reason}".rstrip()
 
 
-def print_progress(run: dict) -> None:
-    """The default ``progress`` callback: one line per poll on stdout."""
-    print(describe_run(run))
-
-
 class BaseFlowsManager:
     """Deploys a client's flow definition, runs it and reports on runs.
 
@@ -132,7 +127,10 @@ class BaseFlowsManager:
         service rate-limits faster polling). An INACTIVE run waits for a person (consent,
         web input), so polling stops and the reason is logged.
         """
-        callback = callback or print_progress
+        if callback is None:
+            from gladier.ui.progress import default_callback
+
+            callback = default_callback()
         interval = min(max(delay, MIN_POLL_INTERVAL), MAX_POLL_INTERVAL)
         while True:
             time.sleep(interval)

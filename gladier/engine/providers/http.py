@@ -84,6 +84,9 @@ def _error_text(body: t.Any) -> str:
 class HttpActionProvider:
     """A client of one Action Provider at ``url``."""
 
+    #: Remote actions rarely finish within a second; the engine's first status poll waits this.
+    first_poll_interval = 1.0
+
     def __init__(
         self,
         url: str,
