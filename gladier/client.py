@@ -234,6 +234,13 @@ class GladierBaseClient:
     def get_flow_schema(self) -> dict:
         return dict(self.flow_schema or {})
 
+    def _repr_mimebundle_(self, include: t.Any = None, exclude: t.Any = None) -> dict:
+        """In Jupyter a client shows its flow as a graph (self-contained, no network)."""
+        from gladier.ui.jupyter import FlowView
+
+        return FlowView(self.get_flow_definition(), title=type(self).__name__
+                        )._repr_mimebundle_(include, exclude)
+
     # -- login ------------------------------------------------------------------------
 
     @property

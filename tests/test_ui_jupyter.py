@@ -125,3 +125,17 @@ def test_run_view_reads_the_run_afresh_on_each_display(engine):
     view = RunView(engine, run["run_id"], definition=flow["definition"])
     engine.cancel_run(run["run_id"])
     assert repr(view).splitlines()[0] == f"run {run['run_id']} FAILED"
+
+
+def test_client_displays_its_flow_graph_in_jupyter():
+    from gladier import GladierBaseClient, generate_flow_definition
+    from gladier.tools import PassState
+
+    @generate_flow_definition
+    class ShownClient(GladierBaseClient):
+        gladier_tools = [PassState(state_name="OnlyStep")]
+
+    bundle = ShownClient()._repr_mimebundle_()
+    assert "ShownClient" in bundle["text/html"]
+    assert "OnlyStep" in bundle["text/html"]
+    assert "OnlyStep" in bundle["text/plain"]
