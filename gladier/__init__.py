@@ -6,8 +6,7 @@ Public names are imported on first use, so ``import gladier`` stays fast and nev
 
 from __future__ import annotations
 
-import importlib
-import typing as t
+from gladier.lazy import lazy_exports
 
 from gladier.version import __version__
 
@@ -32,14 +31,4 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str) -> t.Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gladier' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -6,8 +6,7 @@ loads neither SQLite nor threads.
 
 from __future__ import annotations
 
-import importlib
-import typing as t
+from gladier.lazy import lazy_exports
 
 _LAZY = {
     "LocalEngine": "gladier.engine.engine",
@@ -17,14 +16,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str) -> t.Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gladier.engine' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -5,8 +5,7 @@ Names are imported on first use so that importing any one piece stays cheap.
 
 from __future__ import annotations
 
-import importlib
-import typing as t
+from gladier.lazy import lazy_exports
 
 _LAZY = {
     "load_tools": "gladier.flowgen.loading",
@@ -32,14 +31,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str) -> t.Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gladier.flowgen' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -5,8 +5,7 @@
 
 from __future__ import annotations
 
-import importlib
-import typing as t
+from gladier.lazy import lazy_exports
 
 _LAZY = {
     "RunView": "gladier.ui.jupyter",
@@ -18,14 +17,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> t.Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gladier.ui' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
