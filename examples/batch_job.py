@@ -1,0 +1,112 @@
+"""A batch job (cron, Slurm, CI): checksum every file of a directory, then publish the manifest.
+
+    python examples/batch_job.py DATA_DIR PUBLISH_DIR [--engine local|globus]
+
+It never prompts. On the Globus engine it logs in as a service identity when
+``GLADIER_CLIENT_ID`` and ``GLADIER_CLIENT_SECRET`` are set (a confidential client); without
+them it uses tokens from an earlier interactive login, and fails with one clear log line if
+there are none. Progress goes to the log as timestamped lines. Exit status: 0 when the run
+SUCCEEDED, 1 when it did not, 2 when it could not start (login, input, configuration).
+
+A crontab line::
+
+    0 2 * * * GLADIER_CLIENT_ID=... GLADIER_CLIENT_SECRET=... \\
+        /path/to/.venv/bin/python /path/to/batch_job.py /data/in /data/out >> job.log 2>&1
+
+On ``--engine globus``, also give ``--compute-endpoint`` and the source and destination
+collection ids (``--source-collection``, ``--destination-collection``).
+"""
+
+import argparse
+import logging
+import sys
+import uuid
+
+from gladier import GladierBaseClient, GladierBaseTool, generate_flow_definition
+from gladier.exc import GladierException
+from gladier.tools import Transfer, TransferItem
+
+log = logging.getLogger("batch_job")
+
+
+def checksum_files(data_dir: str, manifest_dir: str, **data) -> dict:
+    """Write the SHA-256 of every file under data_dir to manifest_dir/MANIFEST.sha256."""
+    import hashlib
+    import pathlib
+
+    root, out = pathlib.Path(data_dir), pathlib.Path(manifest_dir)
+    lines = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.relative_to(root)}")
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = out / "MANIFEST.sha256"
+    manifest.write_text("\n".join(lines) + "\n")
+    return {"manifest": str(manifest), "files": len(lines)}
+
+
+@generate_flow_definition
+class Checksum(GladierBaseTool):
+    compute_functions = [checksum_files]
+    required_input = ["data_dir", "manifest_dir"]
+
+
+@generate_flow_definition
+class NightlyManifest(GladierBaseClient):
+    """Checksum a directory and publish its manifest."""
+
+    gladier_tools = [
+        Checksum,
+        Transfer(state_name="PublishManifest", transfer_items=[TransferItem(
+            source_path="$.ChecksumFiles.details.result[0].manifest",
+            destination_path="$.input.publish_path")]),
+    ]
+
+
+def log_progress(run: dict) -> None:
+    """progress() callback: one log line per change of the run."""
+    details = run.get("details") or {}
+    log.info("run %s %s %s", run["run_id"], run["status"], details.get("description", ""))
+
+
+def main(argv: list | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir")
+    parser.add_argument("publish_dir")
+    parser.add_argument("--engine", choices=["local", "globus"],
+                        help="default: GLADIER_ENGINE, else local")
+    parser.add_argument("--compute-endpoint", help="Globus Compute endpoint id (globus only)")
+    parser.add_argument("--source-collection", default=str(uuid.uuid4()))
+    parser.add_argument("--destination-collection", default=str(uuid.uuid4()))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    flow_input = {
+        "data_dir": args.data_dir,
+        "manifest_dir": f"{args.data_dir.rstrip('/')}.manifest",
+        "publish_path": f"{args.publish_dir.rstrip('/')}/MANIFEST.sha256",
+        "transfer_source_endpoint_id": args.source_collection,
+        "transfer_destination_endpoint_id": args.destination_collection,
+    }
+    if args.compute_endpoint:
+        flow_input["compute_endpoint"] = args.compute_endpoint
+    try:
+        client = NightlyManifest(auto_login=False, engine=args.engine)  # never prompts
+        log.info("engine %s, logged in: %s", client.engine, client.is_logged_in())
+        run = client.run_flow(flow_input={"input": flow_input}, label="nightly manifest")
+        log.info("started run %s", run["run_id"])
+        final = client.progress(run["run_id"], callback=log_progress, delay=5)
+    except GladierException as error:
+        log.error("%s: %s", type(error).__name__, error)
+        return 2
+    if final["status"] != "SUCCEEDED":
+        log.error("run %s ended %s: %s", final["run_id"], final["status"], final.get("details"))
+        return 1
+    result = client.get_details(final["run_id"], "ChecksumFiles")["details"]["result"][0]
+    log.info("%d files checksummed; manifest published to %s", result["files"],
+             flow_input["publish_path"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
