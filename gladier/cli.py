@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
+import time
 import typing as t
 
 import click
@@ -308,8 +310,13 @@ def _print_outcome(run: dict, db: str | None) -> None:
     else:
         reason = failure_reason(run)
         click.echo(line + (f": {reason}" if reason else ""))
-        click.echo(f"Hint: 'gladier runs logs {run.get('run_id')}{_db_hint(db)}' shows what "
-                   "each state did", err=True)
+        if run.get("blocking_web_input_id"):
+            click.echo(f"Hint: 'gladier runs respond {run.get('run_id')} --input VALUE"
+                       f"{_db_hint(db)}' answers the web input and continues the run",
+                       err=True)
+        else:
+            click.echo(f"Hint: 'gladier runs logs {run.get('run_id')}{_db_hint(db)}' shows "
+                       "what each state did", err=True)
 
 
 # --- runs -----------------------------------------------------------------------------------
@@ -416,6 +423,88 @@ def cancel(run_id: str, as_json: bool, db: str | None) -> None:
         _echo_json(run)
     else:
         click.echo(f"run {run.get('run_id')} {run.get('status')}")
+
+
+@runs.command("respond", short_help="Answer the web input a run waits for, then follow it.")
+@click.argument("run_id")
+@click.option("--input", "input_value", required=True, metavar="JSON",
+              help="The response: one of the web input's option ids, or an option's Value, "
+                   "as JSON (e.g. '\"approve\"'); text that is not JSON is taken as a string.")
+@json_option
+@db_option
+@collections_option
+@tokens_option
+@timeout_option
+def respond(run_id: str, input_value: str, as_json: bool, db: str | None,
+            collections: dict | None, tokens: dict | None, timeout: float | None) -> None:
+    """Respond to the web input a run is waiting for (an INACTIVE run at an AwaitWebInput
+    state), and wait for the run.
+
+    The run goes on in the engine that drives it, or in this command when that engine is
+    gone (give the same --collections and --tokens it ran with). Waiting stops when the run
+    ends or waits for a person again. Exit status 0 when the run SUCCEEDED or waits for
+    another response, 1 otherwise, 2 when the response is not one of the options.
+    """
+    from gladier.exc import WebInputError
+    from gladier.ui.progress import follow
+
+    engine = _open_engine(db, collections=collections, tokens=tokens)
+    try:
+        value = json.loads(input_value)
+    except json.JSONDecodeError:
+        value = input_value
+    web_input_id = _awaited_web_input(engine, run_id)
+    try:
+        engine.respond_to_web_input(web_input_id, value)
+    except WebInputError as error:
+        if error.code != "UNPROCESSABLE_ENTITY":
+            raise
+        click.echo(f"Error: {error}", err=True)
+        click.echo("Hint: answer with --input set to one of the option ids (or Values) "
+                   "listed above", err=True)
+        click.get_current_context().exit(EXIT_USAGE)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    _wait_past_web_input(engine, run_id, web_input_id, deadline)
+    final = follow(engine, run_id, renderer=_quietly,
+                   timeout=None if deadline is None else max(deadline - time.monotonic(), 0))
+    if as_json:
+        _echo_json(final)
+    else:
+        _print_outcome(final, db)
+    click.get_current_context().exit(
+        0 if final.get("status") in ("SUCCEEDED", "INACTIVE") else EXIT_RUN_FAILED)
+
+
+def _awaited_web_input(engine: t.Any, run_id: str) -> str:
+    """The web input the run waits for, or its only open one."""
+    run = engine.get_run(run_id)
+    if run.get("blocking_web_input_id"):
+        return run["blocking_web_input_id"]
+    open_ones = engine.list_web_inputs(filter_states="open", filter_run_ids=run_id)
+    if len(open_ones) == 1:
+        return open_ones[0]["id"]
+    raise EngineError(f"run {run_id} is not waiting for a web input (status "
+                      f"{run.get('status')}, {len(open_ones)} open web inputs)")
+
+
+def _wait_past_web_input(engine: t.Any, run_id: str, web_input_id: str,
+                         deadline: float | None) -> None:
+    """Until the run has taken the response (its driver may be another process)."""
+    changed = threading.Event()
+    unsubscribe = engine.subscribe(run_id, lambda entry: changed.set())
+    try:
+        while True:
+            run = engine.get_run(run_id)
+            if run["status"] != "INACTIVE" or run.get("blocking_web_input_id") != web_input_id:
+                return
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise EngineError(f"run {run_id} has not taken the response yet (the response "
+                                  "is recorded; the run goes on when its engine looks)")
+            changed.wait(0.2 if left is None else min(0.2, left))
+            changed.clear()
+    finally:
+        unsubscribe()
 
 
 # --- resume ---------------------------------------------------------------------------------

@@ -158,3 +158,13 @@ class StateNameConflict(FlowGenException):
 
 class RunEnded(EngineError):
     """A run ended elsewhere (e.g. canceled by another process) while an engine drove it."""
+
+
+class WebInputError(EngineError):
+    """A web input cannot take this response; ``code`` is the Flows service's error code
+    (``NOT_FOUND``, ``STATE_CONFLICT`` when it is closed, ``UNPROCESSABLE_ENTITY`` for a
+    value that is not one of its options)."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.code = code

@@ -1,9 +1,10 @@
 """LocalEngine: run Globus Flows definitions on this machine, durably.
 
 The verbs follow ``globus_sdk.FlowsClient`` (create_flow, run_flow, get_run, get_run_logs,
-list_runs, cancel_run, validate_flow) and return the service's document shapes. The
-engine checks flows and input, journals each new run, and hands it to the
-:class:`~gladier.engine.runner.RunDriver`, which drives every run on one scheduler thread.
+list_runs, cancel_run, validate_flow, get_web_input, list_web_inputs, respond_to_web_input)
+and return the service's document shapes. The engine checks flows and input, journals each
+new run, and hands it to the :class:`~gladier.engine.runner.RunDriver`, which drives every
+run on one scheduler thread.
 ``resume()`` picks up the unfinished runs of the database after a crash.
 
 Example::
@@ -27,14 +28,14 @@ import time
 import typing as t
 import uuid
 
-from gladier.engine import interpreter
+from gladier.engine import interpreter, webinput
 from gladier.engine.providers.base import ACTIVE, INACTIVE
 from gladier.engine.runner import Run, RunDriver, log_entry
 from gladier.engine.scheduler import Scheduler
 from gladier.engine.store import Store
 from gladier.engine.timing import (MAX_POLL_INTERVAL, now_iso, parse_timestamp,
                                    time_scale_from_env)
-from gladier.exc import EngineError, FlowInputError
+from gladier.exc import EngineError, FlowInputError, WebInputError
 from gladier.managers.base import TERMINAL_STATUSES, shorten_label
 
 log = logging.getLogger(__name__)
@@ -294,19 +295,62 @@ class LocalEngine:
         Runs still driven by a live engine (this one, or another process) are left alone.
         Returns the ids of the runs this engine took over.
         """
-        run_ids = []
-        for row in self._store.list_runs([ACTIVE, INACTIVE]):
-            flow = self._store.get_flow(row["flow_id"])
-            if flow is None or row["state_name"] is None or driver_alive(row["driver"]):
-                continue
-            run = Run(run_id=row["run_id"], definition=flow["definition"],
-                       context=self._context(row["run_id"], row["flow_id"],
-                                             row["start_time"]),
-                       state_name=row["state_name"], data=json.loads(row["data"]),
-                       status=row["status"])
-            if self._scheduler.run_sync(self._driver.adopt, run, row["wake_at"]):
-                run_ids.append(row["run_id"])
-        return run_ids
+        return [row["run_id"] for row in self._store.list_runs([ACTIVE, INACTIVE])
+                if self._adopt(row)]
+
+    def _adopt(self, row: dict) -> bool:
+        """Drive an unfinished run whose engine is gone; False if another engine drives it."""
+        flow = self._store.get_flow(row["flow_id"])
+        if flow is None or row["state_name"] is None or driver_alive(row["driver"]):
+            return False
+        run = Run(run_id=row["run_id"], definition=flow["definition"],
+                  context=self._context(row["run_id"], row["flow_id"], row["start_time"]),
+                  state_name=row["state_name"], data=json.loads(row["data"]),
+                  status=row["status"])
+        return bool(self._scheduler.run_sync(self._driver.adopt, run, row["wake_at"]))
+
+    # web inputs --------------------------------------------------------------------------
+
+    def get_web_input(self, web_input_id: str) -> dict:
+        """A web input as ``globus_sdk.FlowsClient.get_web_input`` shows it: ``options``
+        carry the ``option_id`` values a response names."""
+        return self._web_input(web_input_id)["document"]
+
+    def list_web_inputs(self, *, filter_states: str | t.Iterable[str] | None = None,
+                        filter_run_ids: str | t.Iterable[str] | None = None) -> list[dict]:
+        """Summaries of web inputs (``open``/``closed``, of given runs), oldest first."""
+        def as_list(value: t.Any) -> list[str]:
+            return [value] if isinstance(value, str) else list(value or [])
+
+        found = self._store.list_web_inputs(statuses=as_list(filter_states),
+                                            run_ids=as_list(filter_run_ids))
+        return [_web_input_summary(item["document"]) for item in found]
+
+    def respond_to_web_input(self, web_input_id: str, value: t.Any) -> dict:
+        """Answer a web input, as ``globus_sdk.FlowsClient.respond_to_web_input`` does:
+        ``value`` is one of its options' ``option_id`` (locally, an option's ``Value`` is
+        accepted too). The waiting run continues: in the engine driving it, or here when
+        the engine that started it is gone. Raises WebInputError (``NOT_FOUND``,
+        ``STATE_CONFLICT`` if already answered, ``UNPROCESSABLE_ENTITY`` for a bad value).
+        """
+        found = self._web_input(web_input_id)
+        option_id = webinput.choose_option(found["document"], found["values"], value)
+        now = now_iso()
+        self._store.close_web_input(
+            web_input_id, document=webinput.closed(found["document"], now=now),
+            response={"option_id": option_id, "value": found["values"][option_id],
+                      "responded_by": self.identity["user_id"], "time": now})
+        row = self._store.get_run(found["run_id"])
+        if row is not None and row["status"] in (ACTIVE, INACTIVE) and not self._adopt(row):
+            self._scheduler.call_soon(self._driver.web_input_answered, found["run_id"])
+        return {"status": "ok"}
+
+    def _web_input(self, web_input_id: str) -> dict:
+        found = self._store.get_web_input(str(web_input_id))
+        if found is None:
+            raise WebInputError(f"No Web Input exists with id value {web_input_id} in the "
+                                f"engine database '{self.db_path}'", code="NOT_FOUND")
+        return found
 
     def close(self) -> None:
         """Stop driving runs (they stay journaled; ``resume()`` continues them)."""
@@ -356,5 +400,22 @@ def _run_document(row: dict) -> dict:
         "details": row["details"], "run_owner": owner, "created_by": owner,
         "run_managers": [], "run_monitors": [], "manage_by": [], "monitor_by": [],
         "user_role": "run_owner", "user_roles": ["run_owner"], "label": row["label"],
-        "tags": row["tags"], "blocking_web_input_id": None,
+        "tags": row["tags"], "blocking_web_input_id": _blocking_web_input_id(row),
     }
+
+
+def _blocking_web_input_id(row: dict) -> str | None:
+    """The web input an INACTIVE run waits for (its details say so while it waits)."""
+    details = row["details"] if isinstance(row["details"], dict) else {}
+    if row["status"] == INACTIVE and details.get("code") == webinput.WAITING_CODE:
+        return details.get("web_input_id")
+    return None
+
+
+def _web_input_summary(document: dict) -> dict:
+    """A web input as ``GET /web_inputs`` lists it."""
+    summary = {key: document.get(key) for key in (
+        "id", "status", "user_roles", "input_type", "flow", "run", "created_timestamp",
+        "edited_timestamp", "closed_timestamp")}
+    summary["title"] = (document.get("context") or {}).get("title")
+    return summary

@@ -3,7 +3,8 @@
 Given the definition, the name of the current state, the run state (the run's data) and the
 read-only ``$._context``, :func:`step` says what happens next: go on to another state with
 new data (Pass, ExpressionEval, Choice), sleep until a moment (Wait), end the run as failed
-(Fail) or call an action (Action). :func:`complete_action` applies an action's final status,
+(Fail), call an action (Action), open a web input (CreateWebInput) or wait for its
+response (AwaitWebInput). :func:`complete_action` applies an action's final status,
 and :func:`catch` routes a flow error through the state's ``Catch`` list. The run driver does
 the waiting, the calling and the journaling; this module only decides.
 
@@ -79,7 +80,21 @@ class CallAction:
     run_as: str
 
 
-Step = t.Union[Advance, WaitUntil, FailRun, CallAction]
+@dataclasses.dataclass(frozen=True)
+class OpenWebInput:
+    """A CreateWebInput state: open a web input from these resolved ``parameters``."""
+
+    parameters: t.Any
+
+
+@dataclasses.dataclass(frozen=True)
+class AwaitResponse:
+    """An AwaitWebInput state: continue once ``web_input_id`` has a response."""
+
+    web_input_id: str
+
+
+Step = t.Union[Advance, WaitUntil, FailRun, CallAction, OpenWebInput, AwaitResponse]
 
 
 def runtime_error(error: str, cause: str, state_name: str | None,
@@ -128,6 +143,11 @@ def step(definition: dict, state_name: str, data: t.Any, *, context: dict) -> St
             return _fail(state, state_name, data, context)
         if kind == "Action":
             return _action(state, state_name, data, context)
+        if kind == "CreateWebInput":
+            write_result({}, state.get("ResultPath", "$"), None, state_name)
+            return OpenWebInput(parameters=_effective_input(state, state_name, data, context))
+        if kind == "AwaitWebInput":
+            return _await_web_input(state, state_name, data, context)
     except (PathError, ExpressionError) as err:
         raise runtime_error("States.Runtime", str(err), state_name) from err
     raise EngineError(f"State '{state_name}' has an unsupported Type '{kind}'")
@@ -149,6 +169,12 @@ def complete_action(definition: dict, state_name: str, data: t.Any,
             state_name, output=public_view(result),
         )
     return _advance(state, state_name, data, result)
+
+
+def complete_web_input(definition: dict, state_name: str, data: t.Any,
+                       result: dict) -> Advance:
+    """Store what a CreateWebInput or AwaitWebInput state produced at its ResultPath."""
+    return _advance(get_state(definition, state_name), state_name, data, result)
 
 
 def catch(definition: dict, state_name: str, data: t.Any,
@@ -350,6 +376,19 @@ def _action(state: dict, state_name: str, data: t.Any, context: dict) -> CallAct
         exception_on_failure=bool(state.get("ExceptionOnActionFailure", True)),
         run_as=str(state.get("RunAs", "User")),
     )
+
+
+def _await_web_input(state: dict, state_name: str, data: t.Any,
+                     context: dict) -> AwaitResponse:
+    write_result({}, state.get("ResultPath", "$"), None, state_name)
+    parameters = _effective_input(state, state_name, data, context)
+    web_input_id = parameters.get("web_input_id") if isinstance(parameters, dict) else None
+    if not isinstance(web_input_id, str) or not web_input_id:
+        raise runtime_error(
+            "States.Runtime",
+            f"AwaitWebInput state '{state_name}' needs Parameters.web_input_id (the id a "
+            f"CreateWebInput state returned), got {web_input_id!r}", state_name)
+    return AwaitResponse(web_input_id=web_input_id)
 
 
 def _describe_failure(status: dict) -> str:

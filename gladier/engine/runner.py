@@ -16,8 +16,9 @@ import json
 import logging
 import time
 import typing as t
+import uuid
 
-from gladier.engine import interpreter
+from gladier.engine import interpreter, webinput
 from gladier.engine.providers.base import ACTIVE, FAILED, INACTIVE, SUCCEEDED, TERMINAL
 from gladier.engine.scheduler import Scheduler
 from gladier.engine.store import Store
@@ -27,6 +28,10 @@ from gladier.exc import (ActionProviderError, EngineError, FlowRuntimeError, Gla
                          RunEnded)
 
 log = logging.getLogger(__name__)
+
+#: Longest pause between two looks in the store for a web input's response (seconds);
+#: responses given in this process wake the run at once.
+WEB_INPUT_POLL_CAP = 2.0
 
 
 def log_entry(code: str, description: str, details: dict) -> dict:
@@ -62,6 +67,8 @@ class Run:
     status: str = ACTIVE
     token: int = 0
     action: _Action | None = None
+    web_input_check: int = 0
+    web_input_poll: float | None = None
 
     @property
     def state_type(self) -> str:
@@ -171,12 +178,17 @@ class RunDriver:
         elif isinstance(outcome, interpreter.FailRun):
             error = interpreter.runtime_error(outcome.error, outcome.cause, run.state_name)
             self._fail(run, error, [started])
+        elif isinstance(outcome, interpreter.OpenWebInput):
+            self._open_web_input(run, outcome, started)
+        elif isinstance(outcome, interpreter.AwaitResponse):
+            self._await_web_input(run, outcome, started)
         else:
             self._start_action(run, outcome, started)
 
     def _transition(self, run: Run, outcome: interpreter.Advance, entries: list[dict], *,
-                    finish_action: str | None = None) -> None:
-        """Journal the end of a state and move the run on (or end it)."""
+                    finish_action: str | None = None, web_input: dict | None = None) -> None:
+        """Journal the end of a state and move the run on (or end it); ``web_input`` is a
+        web input the state opened, journaled with the transition."""
         try:
             data_text = json.dumps(outcome.data)
             interpreter.check_state_size(len(data_text), run.state_name,
@@ -196,7 +208,8 @@ class RunDriver:
             final = log_entry("FlowSucceeded", "The Flow Instance completed successfully",
                               {"output": output})
             self._runs.pop(run.run_id, None)
-            self._record(run, entries + [final], finish_action=finish_action, fields={
+            self._record(run, entries + [final], finish_action=finish_action,
+                         new_web_input=web_input, fields={
                 "status": SUCCEEDED, "completion_time": final["time"], "state_name": None,
                 "wake_at": None, "data": data_text,
                 "details": {"code": "FlowSucceeded",
@@ -206,7 +219,7 @@ class RunDriver:
             return
         run.state_name = outcome.next_state
         run.data = outcome.data
-        self._record(run, entries, finish_action=finish_action, fields={
+        self._record(run, entries, finish_action=finish_action, new_web_input=web_input, fields={
             "state_name": run.state_name, "data": data_text, "wake_at": None,
             "status": ACTIVE, "details": self._running_details(entries[-1])})
         run.status = ACTIVE
@@ -262,6 +275,75 @@ class RunDriver:
                                       output=interpreter.public_view(run.data))
         self._transition(run, outcome, [self._state_entry(run, "completed",
                                                           {"output": outcome.output})])
+
+    # Web input -----------------------------------------------------------------------------
+
+    def _open_web_input(self, run: Run, opening: interpreter.OpenWebInput,
+                        started: dict) -> None:
+        """A CreateWebInput state: the web input is journaled with the state's end."""
+        web_input_id = str(uuid.uuid4())
+        try:
+            document, values = webinput.open_web_input(
+                opening.parameters, web_input_id=web_input_id, state_name=run.state_name,
+                run={"id": run.run_id}, flow={"id": run.context.get("flow_id")},
+                creator_urn=self.identity["user_id"], now=now_iso())
+            outcome = interpreter.complete_web_input(run.definition, run.state_name, run.data,
+                                                     webinput.created_result(web_input_id))
+        except FlowRuntimeError as err:
+            self._handle_error(run, err, [started])
+            return
+        completed = self._state_entry(run, "completed", {"output": outcome.output})
+        self._transition(run, outcome, [started, completed], web_input={
+            "document": document, "values": values, "state_name": run.state_name})
+
+    def _await_web_input(self, run: Run, waiting: interpreter.AwaitResponse,
+                         started: dict) -> None:
+        """An AwaitWebInput state: go on if answered, else wait INACTIVE and look again
+        (responses from this process wake the run at once, see :meth:`web_input_answered`;
+        from other processes they are found by polling the store)."""
+        found = self._store.get_web_input(waiting.web_input_id)
+        already_waiting = run.status == INACTIVE
+        entries = [] if already_waiting else [started]
+        if found is None or found["run_id"] != run.run_id:
+            self._handle_error(run, interpreter.runtime_error(
+                "States.Runtime", f"AwaitWebInput state '{run.state_name}': this run has no "
+                f"web input with id '{waiting.web_input_id}'", run.state_name), entries)
+            return
+        if found["response"] is not None:
+            try:
+                outcome = interpreter.complete_web_input(
+                    run.definition, run.state_name, run.data,
+                    webinput.awaited_result(waiting.web_input_id, found["response"]["value"]))
+            except FlowRuntimeError as err:
+                self._handle_error(run, err, entries)
+                return
+            run.web_input_poll = None
+            completed = self._state_entry(run, "completed", {"output": outcome.output})
+            self._transition(run, outcome, entries + [completed])
+            return
+        if not already_waiting:
+            if not self._record(run, entries, fields={
+                    "status": INACTIVE,
+                    "details": webinput.waiting_details(waiting.web_input_id, run.state_name)}):
+                return
+            run.status = INACTIVE
+        run.web_input_check += 1
+        run.web_input_poll = next_poll_interval(run.web_input_poll, first=FIRST_POLL_LOCAL,
+                                                cap=WEB_INPUT_POLL_CAP)
+        self._scheduler.call_at(time.time() + run.web_input_poll, self._recheck_web_input,
+                                run.run_id, run.token, run.web_input_check)
+
+    def _recheck_web_input(self, run_id: str, token: int, check: int) -> None:
+        run = self._live(run_id, token)
+        if run is not None and run.web_input_check == check:
+            self._execute(run_id, token)
+
+    def web_input_answered(self, run_id: str) -> None:
+        """A web input of the run got a response here: look at once, not at the next poll."""
+        run = self._runs.get(run_id)
+        if run is not None and run.status == INACTIVE and run.action is None:
+            run.web_input_poll = None
+            self._execute(run_id, run.token)
 
     # Action --------------------------------------------------------------------------------
 

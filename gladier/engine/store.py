@@ -1,4 +1,4 @@
-"""The embedded engine's SQLite journal: flows, runs, log entries and actions.
+"""The embedded engine's SQLite journal: flows, runs, log entries, actions, web inputs.
 
 Every line of SQL the engine runs lives here. A run's row holds its cursor (the state to
 execute next and the run state it gets), so a process killed at any moment resumes from
@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import typing as t
 
-from gladier.exc import EngineError, RunEnded
+from gladier.exc import EngineError, RunEnded, WebInputError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS flows (
@@ -66,6 +66,16 @@ CREATE TABLE IF NOT EXISTS actions (
     finished INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS actions_by_run ON actions(run_id, state_name);
+CREATE TABLE IF NOT EXISTS web_inputs (
+    web_input_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    state_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    document TEXT NOT NULL,
+    option_values TEXT NOT NULL,
+    response TEXT
+);
+CREATE INDEX IF NOT EXISTS web_inputs_by_run ON web_inputs(run_id);
 """
 
 #: A run row with its flow's title and last update, as run documents show them.
@@ -156,14 +166,15 @@ class Store:
 
     def record(self, run_id: str, *, fields: dict | None = None,
                entries: t.Sequence[dict] = (), new_action: dict | None = None,
-               finish_action: str | None = None) -> None:
+               finish_action: str | None = None, new_web_input: dict | None = None) -> None:
         """Journal one transition of a run in a single transaction.
 
         ``fields`` updates run columns (``data`` must already be JSON text) of a run that
         has not ended, else RunEnded is raised and nothing is written (another process
         canceled the run);
         ``entries`` appends log entries; ``new_action`` journals an action request before
-        it is sent; ``finish_action`` (a request_id) marks an action as done with.
+        it is sent; ``finish_action`` (a request_id) marks an action as done with;
+        ``new_web_input`` (``document``, ``values``, ``state_name``) opens a web input.
         """
         with self._transaction() as db:
             if fields:
@@ -192,6 +203,14 @@ class Store:
             if finish_action is not None:
                 db.execute("UPDATE actions SET finished = 1 WHERE request_id = ?",
                            (finish_action,))
+            if new_web_input is not None:
+                document = new_web_input["document"]
+                db.execute(
+                    "INSERT INTO web_inputs (web_input_id, run_id, state_name, status,"
+                    " document, option_values, response) VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                    (document["id"], run_id, new_web_input["state_name"], document["status"],
+                     json.dumps(document), json.dumps(new_web_input["values"])),
+                )
 
     def set_action_id(self, request_id: str, action_id: str) -> None:
         """Journal the id a provider gave an action, right after ``run`` returned."""
@@ -238,6 +257,39 @@ class Store:
                 " ORDER BY attempt DESC LIMIT 1", (run_id,)).fetchone()
         return dict(row) if row is not None else None
 
+    # web inputs ---------------------------------------------------------------------------
+
+    def get_web_input(self, web_input_id: str) -> dict | None:
+        """``{"document", "values", "run_id", "state_name", "response"}``; the document
+        shows the run's label and the flow's title as they are now."""
+        with self._lock:
+            row = self._db.execute(_SELECT_WEB_INPUTS + " WHERE web_inputs.web_input_id = ?",
+                                   (web_input_id,)).fetchone()
+        return _web_input_from_row(row) if row is not None else None
+
+    def list_web_inputs(self, *, statuses: t.Collection[str] = (),
+                        run_ids: t.Collection[str] = ()) -> list[dict]:
+        query, args = _SELECT_WEB_INPUTS + " WHERE 1 = 1", []
+        for column, wanted in (("web_inputs.status", statuses), ("web_inputs.run_id", run_ids)):
+            if wanted:
+                query += f" AND {column} IN (" + ", ".join("?" * len(wanted)) + ")"
+                args.extend(wanted)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY web_inputs.rowid", args).fetchall()
+        return [_web_input_from_row(row) for row in rows]
+
+    def close_web_input(self, web_input_id: str, *, document: dict, response: dict) -> None:
+        """Record the response of an open web input (WebInputError if it is closed)."""
+        with self._transaction() as db:
+            updated = db.execute(
+                "UPDATE web_inputs SET status = ?, document = ?, response = ?"
+                " WHERE web_input_id = ? AND status = 'open'",
+                (document["status"], json.dumps(document), json.dumps(response),
+                 web_input_id)).rowcount
+        if not updated:
+            raise WebInputError(f"Web Input {web_input_id} is already closed.",
+                                code="STATE_CONFLICT")
+
     def count_attempts(self, run_id: str, state_name: str) -> int:
         """How many actions this run has journaled for ``state_name`` (loops re-enter)."""
         with self._lock:
@@ -281,6 +333,21 @@ def _append_entries(db: sqlite3.Connection, run_id: str, entries: t.Sequence[dic
              json.dumps(entry.get("details", {}))),
         )
     db.execute("UPDATE runs SET log_count = ? WHERE run_id = ?", (seq, run_id))
+
+
+_SELECT_WEB_INPUTS = (
+    "SELECT web_inputs.*, runs.label AS run_label, flows.title AS flow_title FROM web_inputs"
+    " JOIN runs ON runs.run_id = web_inputs.run_id"
+    " LEFT JOIN flows ON flows.flow_id = runs.flow_id")
+
+
+def _web_input_from_row(row: sqlite3.Row) -> dict:
+    document = json.loads(row["document"])
+    document["run"] = dict(document.get("run") or {}, label=row["run_label"])
+    document["flow"] = dict(document.get("flow") or {}, title=row["flow_title"])
+    return {"document": document, "values": json.loads(row["option_values"]),
+            "run_id": row["run_id"], "state_name": row["state_name"],
+            "response": _loads_or_none(row["response"])}
 
 
 def _run_from_row(row: sqlite3.Row) -> dict:

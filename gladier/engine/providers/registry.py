@@ -1,7 +1,8 @@
 """Which provider answers an Action state: by ``ActionUrl`` or ``Handler``.
 
 Order: providers the user registered for a URL; then the built-in local ones (Compute,
-Transfer, legacy Transfer, hello_world, expression_eval); anything else is an HTTP Action
+Transfer, legacy Transfer, Search ingest/delete on a local index, hello_world,
+expression_eval); anything else is an HTTP Action
 Provider, except Transfer routes the local engine does not implement, which are refused
 by name (no local files could be behind them). URLs match without their trailing slash. ``Handler`` may be
 ``{"Type": "ActionProvider", "Url": ...}`` or a string handle
@@ -25,6 +26,7 @@ from gladier.exc import DeveloperException, EngineError
 if t.TYPE_CHECKING:
     from gladier.engine.providers.base import ActionProvider
     from gladier.engine.providers.compute import ComputeProvider
+    from gladier.engine.providers.search import LocalSearchIndex
     from gladier.engine.providers.transfer import LocalTransferService
 
 COMPUTE_URL = "https://compute.actions.globus.org"
@@ -33,6 +35,8 @@ TRANSFER_URL = "https://transfer.actions.globus.org/"
 LEGACY_TRANSFER_URL = "https://actions.globus.org/transfer/"
 HELLO_WORLD_URL = "https://actions.globus.org/hello_world"
 EXPRESSION_EVAL_URL = "https://actions.globus.org/expression_eval"
+SEARCH_URLS = {"https://actions.globus.org/search/ingest": "ingest",
+               "https://actions.globus.org/search/delete": "delete"}
 HANDLE_PREFIX = "urn:globus:flows:handle:globus:"
 
 
@@ -90,6 +94,7 @@ class ProviderRegistry:
         self._local: dict[str, t.Any] = {}
         self._compute: ComputeProvider | None = None
         self._transfer: LocalTransferService | None = None
+        self._search: LocalSearchIndex | None = None
 
     def register(self, url: str, provider: t.Any) -> None:
         """Answer ``url`` with ``provider``: an object with run/status/cancel/release, or a
@@ -152,13 +157,24 @@ class ProviderRegistry:
                 self._transfer = LocalTransferService(self.collections, store=self.store)
             return self._transfer
 
+    @property
+    def search(self) -> LocalSearchIndex:
+        """The local Search index behind the Search routes (in the engine's database)."""
+        with self._lock:
+            if self._search is None:
+                from gladier.engine.providers.search import LocalSearchIndex
+
+                self._search = LocalSearchIndex(self.store.path if self.store else None)
+            return self._search
+
     def close(self) -> None:
         """Stop what the registry started (process pool, worker threads, HTTP sessions)."""
         with self._lock:
             local, self._local = list(self._local.values()), {}
             compute, self._compute = self._compute, None
             transfer, self._transfer = self._transfer, None
-        for owned in [compute, transfer, *local]:
+            search, self._search = self._search, None
+        for owned in [compute, transfer, search, *local]:
             close = getattr(owned, "close", None)
             if close is not None:
                 close()
@@ -214,6 +230,10 @@ class ProviderRegistry:
                         f"{where}the local engine has no Transfer provider for {url}; register one with "
                         "register_action_provider(url, provider)"
                     ) from None
+        if url in SEARCH_URLS:
+            from gladier.engine.providers.search import SearchActionProvider
+
+            return SearchActionProvider(self.search, SEARCH_URLS[url], store=self.store)
         if url == HELLO_WORLD_URL:
             from gladier.engine.providers.builtin import HelloWorldProvider
 
