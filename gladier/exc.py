@@ -168,3 +168,16 @@ class WebInputError(EngineError):
     def __init__(self, message: str, *, code: str):
         super().__init__(message)
         self.code = code
+
+
+class FlowsServiceError(GladierException):
+    """The Globus Flows service kept failing (HTTP 429/5xx, network errors) after the
+    retries that were safe. ``may_exist`` is True when the failed request may have started
+    a run or created a flow (it was not repeated, so nothing is made twice)."""
+
+    def __init__(self, message: str, *, operation: str, http_status: int | None = None,
+                 may_exist: bool = False):
+        super().__init__(message)
+        self.operation = operation
+        self.http_status = http_status
+        self.may_exist = may_exist

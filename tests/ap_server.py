@@ -11,7 +11,10 @@ An action's body decides how it behaves: ``{"polls": n}`` stays ACTIVE for ``n``
 requests, ``{"fail": true}`` ends FAILED, anything else is echoed back in ``details``.
 ``token`` makes every request without ``Authorization: Bearer <token>`` a 401.
 ``canned`` maps ``(method, path)`` to a raw ``(status, content_type, text)`` answer, to
-imitate broken providers.
+imitate broken providers. ``faults`` maps ``(method, path suffix)`` (e.g.
+``("GET", "/status")``) to a list of faults used one per matching request, first to last:
+a raw ``(status, content_type, text)`` answer, or a number of seconds to stall before
+answering normally (to make a client time out).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import datetime
 import http.server
 import json
 import threading
+import time
 import typing as t
 import uuid
 
@@ -33,6 +37,7 @@ class ActionProviderServer:
         self.token = token
         self.new_style = new_style
         self.canned: dict[tuple[str, str], tuple[int, str, str]] = {}
+        self.faults: dict[tuple[str, str], list[tuple[int, str, str] | float]] = {}
         self.actions: dict[str, dict] = {}
         self.requests_by_id: dict[str, tuple[str, dict]] = {}
         self.polls_left: dict[str, int] = {}
@@ -177,6 +182,13 @@ class ActionProviderServer:
             return 409, {"code": "ActionConflict", "description": "Action is not complete"}
         return 200, self.actions.pop(action_id)
 
+    def next_fault(self, method: str, path: str) -> tuple[int, str, str] | float | None:
+        with self._lock:
+            for (fault_method, suffix), queue in self.faults.items():
+                if fault_method == method and path.endswith(suffix) and queue:
+                    return queue.pop(0)
+        return None
+
     # -- HTTP plumbing ----------------------------------------------------------------------
 
     def _handler_class(self) -> type:
@@ -187,6 +199,11 @@ class ActionProviderServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 canned = server.canned.get((self.command, self.path))
+                fault = server.next_fault(self.command, self.path)
+                if isinstance(fault, (int, float)):
+                    time.sleep(fault)
+                elif fault is not None:
+                    canned = fault
                 if canned is not None:
                     code, content_type, text = canned
                     with server._lock:
@@ -214,7 +231,10 @@ class ActionProviderServer:
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (a timeout test): nothing to answer
 
             do_GET = do_POST = do_DELETE = _serve
 

@@ -37,8 +37,13 @@ MAX_INTEGER_BITS = 10_000
 """Largest integer (in bits) an expression may build."""
 MAX_NESTING_DEPTH = 60
 """Deepest syntax tree accepted (nested brackets, calls, operators)."""
-MAX_EVALUATION_SECONDS = 2.0
-"""Time budget of one evaluation."""
+MAX_EVALUATION_SECONDS = 0.5
+"""Time budget of one evaluation (a refused expression is refused well within 1 s)."""
+MAX_RESULT_SIZE = 5_000_000
+"""Largest approximate size (characters of its text form) of a list built by repetition
+or a comprehension, and of an expression's result. Repetition and comprehensions can
+repeat one object many times; counting every copy keeps such aliasing from hiding a
+structure too big to copy, compare or store."""
 
 _BACKTICK_PREFIX = "_jsonpath_ref_"
 
@@ -325,6 +330,19 @@ def _check_size(value: t.Any, extra: int = 0, what: str = "the result") -> t.Any
                 f"MAX_INTEGER_BITS ({MAX_INTEGER_BITS})"
             )
     return value
+
+
+def _check_deep_size(value: t.Any, times: int, what: str) -> None:
+    """Refuse ``times`` copies of ``value`` when they pass MAX_RESULT_SIZE (counted with
+    every repeated object counted again, stopping as soon as the limit is passed)."""
+    if times <= 0:
+        return
+    size = _approximate_size(value, limit=MAX_RESULT_SIZE // times + 1)
+    if size * times > MAX_RESULT_SIZE:
+        raise ExpressionError(
+            f"{what} refused: about {size * times} characters is larger than "
+            f"MAX_RESULT_SIZE ({MAX_RESULT_SIZE})"
+        )
 
 
 def _check_format_string(template: str) -> None:
@@ -620,6 +638,8 @@ class _Evaluator:
                             f"refused: repeating {_type_name(seq)} {times} times gives {size} "
                             f"items, beyond {'MAX_STRING_LENGTH' if isinstance(seq, str) else 'MAX_COLLECTION_LENGTH'} ({limit})"
                         )
+                    if not isinstance(seq, str):
+                        _check_deep_size(seq, max(times, 0), f"repeating {_type_name(seq)}")
         return _check_size(self._apply(_BINARY_OPERATORS[op], left, right, node=node))
 
     def compare(self, node: ast.Compare) -> bool:
@@ -693,6 +713,7 @@ class _Evaluator:
             _check_size(result, what="the comprehension")
 
         self._comprehension(node.generators, emit)
+        _check_deep_size(result, 1, "the comprehension")
         return result
 
     def set_comp(self, node: ast.SetComp) -> set:
@@ -706,6 +727,7 @@ class _Evaluator:
             _check_size(result, what="the comprehension")
 
         self._comprehension(node.generators, emit)
+        _check_deep_size(result, 1, "the comprehension")
         return result
 
     # -- calls -------------------------------------------------------------------------
@@ -834,7 +856,9 @@ def evaluate(expression: str, state: dict, *, context: dict | None = None) -> t.
     compiled = compile_expression(expression)
     evaluator = _Evaluator(expression, compiled, state, context)
     try:
-        return _to_json(evaluator.eval(compiled.tree))
+        result = evaluator.eval(compiled.tree)
+        _check_deep_size(result, 1, "the result")
+        return _to_json(result)
     except RecursionError:
         raise evaluator.fail("refused: nested too deeply") from None
     except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:

@@ -24,10 +24,18 @@ from gladier.engine.scheduler import Scheduler
 from gladier.engine.store import Store
 from gladier.engine.timing import (FIRST_POLL_LOCAL, next_poll_interval,
                                    now_iso, utc_now)
-from gladier.exc import (ActionProviderError, EngineError, FlowRuntimeError, GladierException,
-                         RunEnded)
+from gladier.exc import (ActionProviderError, ActionProviderUnavailable, EngineError,
+                         FlowRuntimeError, GladierException, RunEnded)
 
 log = logging.getLogger(__name__)
+
+#: How often a run request is sent again when the provider is unavailable (unreachable,
+#: timeout, HTTP 5xx); the same request_id makes that safe.
+MAX_SEND_RETRIES = 3
+#: Status answers in a row that are not ActionStatus documents (not JSON, no action_id,
+#: unknown status, a 4xx) before the action is failed; unavailability is retried until
+#: the state's WaitTime.
+MAX_BAD_POLLS = 3
 
 #: Longest pause between two looks in the store for a web input's response (seconds);
 #: responses given in this process wake the run at once.
@@ -53,6 +61,8 @@ class _Action:
     poll_interval: float | None = None
     watching: bool = False
     resent: bool = False
+    send_failures: int = 0  # run requests the provider could not take (unreachable, 5xx)
+    bad_polls: int = 0  # status answers in a row that were not ActionStatus documents
 
 
 @dataclasses.dataclass
@@ -420,6 +430,14 @@ class RunDriver:
             return
         action = run.action
         assert action is not None
+        if isinstance(error, ActionProviderUnavailable) and \
+                action.send_failures < MAX_SEND_RETRIES:
+            action.send_failures += 1
+            delay = _first_poll_interval(provider) * self.time_scale * 2 ** action.send_failures
+            log.warning("gladier engine: %s; sending the request again in %.2f s", error, delay)
+            self._scheduler.call_at(min(time.time() + delay, action.deadline), self._resend,
+                                    run_id, token)
+            return
         if error is not None or not isinstance(status, dict) or not status.get("action_id"):
             if error is None:
                 error = ActionProviderError(f"The provider answered {status!r}, not an "
@@ -433,6 +451,11 @@ class RunDriver:
         action.action_id = str(status["action_id"])
         self._store.set_action_id(action.request["request_id"], action.action_id)
         self._on_status(run, status)
+
+    def _resend(self, run_id: str, token: int) -> None:
+        run = self._live(run_id, token)
+        if run is not None and run.action is not None:
+            self._send(run)
 
     def _on_status(self, run: Run, status: dict) -> None:
         action = run.action
@@ -501,6 +524,7 @@ class RunDriver:
             return
         action = run.action
         if error is None and isinstance(status, dict):
+            action.bad_polls = 0
             self._on_status(run, status)
         elif getattr(error, "http_status", None) == 404 and not action.resent:
             # The provider forgot the action (e.g. it restarted): ask again with the same
@@ -512,6 +536,21 @@ class RunDriver:
                 "ActionFailedException",
                 f"The action provider at {action.url} no longer knows action "
                 f"'{action.action_id}'", run.state_name),
+                [], finish_action=action.request["request_id"])
+        elif error is None or not isinstance(error, ActionProviderUnavailable):
+            action.bad_polls += 1
+            reason = error if error is not None else \
+                f"an answer that is not an object: {status!r:.200}"
+            if action.bad_polls < MAX_BAD_POLLS:
+                log.warning("gladier engine: polling %s: %s; will retry", action.url, reason)
+                self._watch(run)
+                return
+            self._cancel_quietly(action.provider, action.action_id)
+            self._handle_error(run, interpreter.runtime_error(
+                "ActionFailedException",
+                f"The action provider at {action.url} answered {MAX_BAD_POLLS} status requests "
+                f"for action '{action.action_id}' in a row without a usable status: {reason}",
+                run.state_name, output=getattr(error, "body", None)),
                 [], finish_action=action.request["request_id"])
         else:
             log.warning("gladier engine: polling %s failed (%s); will retry", action.url, error)

@@ -7,7 +7,10 @@ journal) is written in one transaction. The database runs in WAL mode so readers
 listing runs) never block the engine; ``synchronous=NORMAL`` survives a killed process.
 
 The store keeps what it is given: callers pass log entries and run details with private
-values already removed, and never pass tokens.
+values already removed, and never pass tokens. A run state holding ``_private*`` keys must
+be kept (a resumed run reads them), so it is stored sealed (Fernet, from ``cryptography``,
+which globus-sdk depends on) with a key in ``<db>-key`` (0600): private values never
+appear in the database file's bytes, in its copies or backups.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import typing as t
 
 from gladier.exc import EngineError, RunEnded, WebInputError
@@ -87,6 +91,70 @@ _RUN_FIELDS = frozenset({"status", "completion_time", "details", "state_name", "
 _JSON_FIELDS = frozenset({"details", "tags"})
 
 
+#: Run state text holding a private key (or value) is sealed before it is stored.
+PRIVATE_MARKER = '"_private'
+SEALED_PREFIX = "sealed:"
+
+
+class _Sealer:
+    """Seals run states that hold private values, with a key file beside the database."""
+
+    def __init__(self, db_path: str) -> None:
+        self.key_path = None if db_path == ":memory:" else f"{db_path}-key"
+        self._fernet: t.Any = None
+        self._lock = threading.Lock()
+
+    def seal(self, text: str | None) -> str | None:
+        if text is None or PRIVATE_MARKER not in text:
+            return text
+        return SEALED_PREFIX + self._cipher().encrypt(text.encode()).decode()
+
+    def unseal(self, text: str | None) -> str | None:
+        if text is None or not text.startswith(SEALED_PREFIX):
+            return text
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return self._cipher().decrypt(text[len(SEALED_PREFIX):].encode()).decode()
+        except InvalidToken:
+            raise EngineError(
+                f"Cannot read the private values of a run: the key file '{self.key_path}' "
+                "is not the one they were sealed with") from None
+
+    def _cipher(self) -> t.Any:
+        with self._lock:
+            if self._fernet is None:
+                from cryptography.fernet import Fernet
+
+                self._fernet = Fernet(self._key())
+            return self._fernet
+
+    def _key(self) -> bytes:
+        from cryptography.fernet import Fernet
+
+        if self.key_path is None:
+            return Fernet.generate_key()
+        try:
+            fd = os.open(self.key_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            for _ in range(500):  # another process is writing it
+                with open(self.key_path, "rb") as stream:
+                    key = stream.read().strip()
+                if key:
+                    return key
+                time.sleep(0.01)
+            raise EngineError(f"The engine key file '{self.key_path}' is empty") from None
+        except OSError as err:
+            raise EngineError(f"Cannot create the engine key file '{self.key_path}': "
+                              f"{err}") from err
+        key = Fernet.generate_key()
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(key)
+            stream.flush()
+            os.fsync(stream.fileno())
+        return key
+
+
 def _create_private_file(path: str) -> None:
     """Create the database file readable by its owner only (it holds run data)."""
     directory = os.path.dirname(os.path.abspath(path))
@@ -113,6 +181,7 @@ class Store:
         except (OSError, sqlite3.Error) as err:
             raise EngineError(f"Cannot open the engine database '{path}': {err}") from err
         self._lock = threading.RLock()
+        self._sealer = _Sealer(path)
 
     def close(self) -> None:
         with self._lock:
@@ -159,7 +228,8 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL, ?, 0)",
                 (run["run_id"], run["flow_id"], run["status"], run.get("label"),
                  json.dumps(run.get("tags") or []), run["owner"], run["start_time"],
-                 json.dumps(run["details"]), run["state_name"], run["data"],
+                 json.dumps(run["details"]), run["state_name"],
+                 self._sealer.seal(run["data"]),
                  run.get("driver")),
             )
             _append_entries(db, run["run_id"], entries)
@@ -182,7 +252,8 @@ class Store:
                 if unknown:
                     raise EngineError(f"Cannot update run columns {sorted(unknown)}")
                 names = sorted(fields)
-                values = [json.dumps(fields[n]) if n in _JSON_FIELDS else fields[n]
+                values = [json.dumps(fields[n]) if n in _JSON_FIELDS
+                          else self._sealer.seal(fields[n]) if n == "data" else fields[n]
                           for n in names]
                 updated = db.execute(
                     "UPDATE runs SET " + ", ".join(f"{n} = ?" for n in names)
@@ -222,7 +293,7 @@ class Store:
         with self._lock:
             row = self._db.execute(_SELECT_RUNS + " WHERE runs.run_id = ?",
                                    (run_id,)).fetchone()
-        return _run_from_row(row) if row is not None else None
+        return self._run_from_row(row) if row is not None else None
 
     def list_runs(self, statuses: t.Collection[str] | None = None) -> list[dict]:
         query = _SELECT_RUNS
@@ -233,7 +304,7 @@ class Store:
         with self._lock:
             rows = self._db.execute(query + " ORDER BY runs.start_time, runs.run_id",
                                     args).fetchall()
-        return [_run_from_row(row) for row in rows]
+        return [self._run_from_row(row) for row in rows]
 
     def log_entries(self, run_id: str, *, limit: int | None = None,
                     reverse: bool = False) -> list[dict]:
@@ -246,6 +317,11 @@ class Store:
         with self._lock:
             rows = self._db.execute(query, args).fetchall()
         return [dict(row, details=json.loads(row["details"])) for row in rows]
+
+    def _run_from_row(self, row: sqlite3.Row) -> dict:
+        run = _run_from_row(row)
+        run["data"] = self._sealer.unseal(run["data"])
+        return run
 
     # actions -----------------------------------------------------------------------------
 

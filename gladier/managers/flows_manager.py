@@ -1,7 +1,20 @@
-"""Deploy, update and run a client's flow on the Globus Flows service."""
+"""Deploy, update and run a client's flow on the Globus Flows service.
+
+Transient failures: globus_sdk's own retry layer (``RetryConfig``: up to
+:data:`MAX_RETRIES` retries with exponential back-off and jitter, ``Retry-After`` honoured,
+each sleep capped at :data:`MAX_RETRY_SLEEP` s) retries HTTP 429/500/502/503/504 and
+network errors of reads, updates and cancels. Starting a run (``POST /run``) and
+creating a flow (``POST /flows``) are retried only when the service cannot have done
+them: HTTP 429, HTTP 503 with ``Retry-After``, and connection errors raised before the
+request was sent (refused, DNS, connect timeout). A 500/502/504, a read timeout or a
+dropped connection after sending is ambiguous, so it is not retried: the run or flow
+might exist, and nothing may be made twice. When retries end,
+:class:`~gladier.exc.FlowsServiceError` says what failed and whether something may exist.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
@@ -10,8 +23,9 @@ import typing as t
 
 import globus_sdk
 from globus_sdk.scopes import FlowsScopes, SpecificFlowScopes
+from globus_sdk.transport import RetryCheckCollection, RetryCheckResult, RetryConfig
 
-from gladier.exc import AuthException, ConfigException
+from gladier.exc import AuthException, ConfigException, FlowsServiceError
 from gladier.managers.base import BaseFlowsManager, shorten_label
 from gladier.managers.compute_errors import decode_compute_exceptions
 
@@ -28,6 +42,84 @@ FLOWS_SCOPES = [
 GROUP_FLOW_ROLES = ("flow_viewers", "flow_starters", "flow_administrators")
 GROUP_RUN_ROLES = ("run_managers", "run_monitors")
 DEFAULT_FLOW_TITLE = "Gladier Flow"
+#: Retries of one call to the Flows service, and the longest sleep between two.
+MAX_RETRIES = 5
+MAX_RETRY_SLEEP = 10.0
+#: HTTP statuses after which the service is worth asking again.
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def _never_sent(error: BaseException) -> bool:
+    """Whether a requests error happened before the request reached the service."""
+    import requests
+    import urllib3
+
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    if not isinstance(error, requests.exceptions.ConnectionError) or isinstance(
+            error, requests.exceptions.ReadTimeout):
+        return False
+    reason = error.args[0] if error.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    return isinstance(reason, (urllib3.exceptions.NewConnectionError,
+                               urllib3.exceptions.ConnectTimeoutError))
+
+
+def _only_unambiguous_retries(ctx: t.Any) -> RetryCheckResult:
+    """Retry check placed before globus_sdk's own: veto retrying a request that creates
+    something (a run, a flow) when the service may have carried it out."""
+    if ctx.exception is not None:
+        return (RetryCheckResult.no_decision if _never_sent(ctx.exception)
+                else RetryCheckResult.do_not_retry)
+    response = ctx.response
+    if response is None or response.status_code < 500:
+        return RetryCheckResult.no_decision
+    if response.status_code == 503 and response.headers.get("Retry-After"):
+        return RetryCheckResult.no_decision
+    return RetryCheckResult.do_not_retry
+
+
+def retry_config(*, creates: bool = False) -> RetryConfig:
+    """The RetryConfig of a Flows client; ``creates`` for a client that starts runs or
+    creates flows (requests that must not be repeated blindly)."""
+    checks = RetryCheckCollection()
+    if creates:
+        checks.register_check(_only_unambiguous_retries)
+    return RetryConfig(max_retries=MAX_RETRIES, max_sleep=MAX_RETRY_SLEEP, checks=checks)
+
+
+@contextlib.contextmanager
+def _service_call(operation: str, *, creates: str | None = None) -> t.Iterator[None]:
+    """Turn what is left of a transient failure, after retries, into FlowsServiceError.
+
+    ``creates`` names what the call makes ("run", "flow"), which may exist after an
+    ambiguous failure."""
+    try:
+        yield
+    except globus_sdk.GlobusAPIError as error:
+        if error.http_status not in TRANSIENT_STATUSES:
+            raise
+        may_exist = creates is not None and not (error.http_status == 429 or (
+            error.http_status == 503 and error.headers.get("Retry-After")))
+        raise FlowsServiceError(
+            f"Globus Flows failed to {operation}: HTTP {error.http_status} "
+            f"({error.code}: {error.message})" + _after(creates, may_exist),
+            operation=operation, http_status=error.http_status, may_exist=may_exist,
+        ) from error
+    except globus_sdk.NetworkError as error:
+        may_exist = creates is not None and not _never_sent(error.underlying_exception)
+        raise FlowsServiceError(
+            f"Globus Flows could not be reached to {operation}: "
+            f"{type(error.underlying_exception).__name__}" + _after(creates, may_exist),
+            operation=operation, may_exist=may_exist,
+        ) from error
+
+
+def _after(creates: str | None, may_exist: bool) -> str:
+    if may_exist:
+        return (f"; the {creates} may exist already, so the request was not repeated: "
+                f"check your {creates}s before trying again")
+    return "; gave up after retrying" + (f" (no {creates} was made)" if creates else "")
 
 
 def group_urn(group_id: str) -> str:
@@ -99,13 +191,18 @@ class FlowsManager(BaseFlowsManager):
 
     @property
     def flows_client(self) -> globus_sdk.FlowsClient:
+        return self._flows_client()
+
+    def _flows_client(self, *, creates: bool = False) -> globus_sdk.FlowsClient:
         authorizer = self._authorizers(FLOWS_SCOPES)[str(FlowsScopes.manage_flows)]
-        return globus_sdk.FlowsClient(authorizer=authorizer, app_name=self.app_name)
+        return globus_sdk.FlowsClient(authorizer=authorizer, app_name=self.app_name,
+                                      retry_config=retry_config(creates=creates))
 
     def _specific_flow_client(self, flow_id: str) -> globus_sdk.SpecificFlowClient:
         authorizer = self._authorizers(self.get_scopes())[self.get_flow_scope()]
         return globus_sdk.SpecificFlowClient(flow_id, authorizer=authorizer,
-                                             app_name=self.app_name)
+                                             app_name=self.app_name,
+                                             retry_config=retry_config(creates=True))
 
     # -- deployment -------------------------------------------------------------------
 
@@ -168,16 +265,18 @@ class FlowsManager(BaseFlowsManager):
 
     def _create_flow(self) -> str:
         checksum = self.get_flow_checksum()
-        client = self.flows_client
-        flow = client.create_flow(**_split_known(client.create_flow, self._flow_fields()))
+        client = self._flows_client(creates=True)
+        with _service_call("create the flow", creates="flow"):
+            flow = client.create_flow(**_split_known(client.create_flow, self._flow_fields()))
         log.info("Deployed flow %s", flow["id"])
         return self._remember(flow, checksum)
 
     def _update_flow(self, flow_id: str) -> str:
         checksum = self.get_flow_checksum()
         client = self.flows_client
-        flow = client.update_flow(flow_id,
-                                  **_split_known(client.update_flow, self._flow_fields()))
+        with _service_call(f"update flow {flow_id}"):
+            flow = client.update_flow(flow_id,
+                                      **_split_known(client.update_flow, self._flow_fields()))
         log.info("Updated flow %s", flow_id)
         return self._remember(flow, checksum)
 
@@ -223,17 +322,21 @@ class FlowsManager(BaseFlowsManager):
 
     def _start(self, flow_id: str, flow_input: dict, fields: dict) -> dict:
         client = self._specific_flow_client(flow_id)
-        run = client.run_flow(flow_input, **_split_known(client.run_flow, fields))
+        with _service_call(f"start a run of flow {flow_id}", creates="run"):
+            run = client.run_flow(flow_input, **_split_known(client.run_flow, fields))
         log.info("Started run %s of flow %s", run["run_id"], flow_id)
         return run.data
 
     def get_status(self, run_id: str) -> dict:
         """The run document, with Compute exceptions decoded to readable text."""
-        return decode_compute_exceptions(self.flows_client.get_run(run_id).data)
+        with _service_call(f"get run {run_id}"):
+            return decode_compute_exceptions(self.flows_client.get_run(run_id).data)
 
     def get_run_logs(self, run_id: str) -> list[dict]:
-        pages = self.flows_client.paginated.get_run_logs(run_id)
-        return list(pages.items())
+        with _service_call(f"get the logs of run {run_id}"):
+            pages = self.flows_client.paginated.get_run_logs(run_id)
+            return list(pages.items())
 
     def cancel_run(self, run_id: str) -> dict:
-        return self.flows_client.cancel_run(run_id).data
+        with _service_call(f"cancel run {run_id}"):
+            return self.flows_client.cancel_run(run_id).data

@@ -10,6 +10,16 @@ small tasks cost little more than ``ProcessPoolExecutor.map``.
 Output as the service's: ``details.result`` is the list of return values and
 ``details.results[i]`` is ``{"task_id", "output"}``. A task that raises makes the action
 FAILED; ``details`` then names the exception and carries its traceback text.
+
+Crashes: with a result store (the engine's database), tasks of the local process pool go
+through a :class:`TaskLedger`. The worker claims a task before running it and records
+its result itself, and a worker whose engine died finishes the task it is running (so
+its result is kept) and then exits; idle orphaned workers exit at once. A resumed engine
+submits the same tasks again: a task already claimed is not run a second time, its new
+worker waits for the recorded result instead. A task whose worker vanished without a
+result (the worker itself was killed) is not re-run, since it may have had side effects:
+it fails with ``TaskInterrupted``. So each task runs at most once, and a lost run is
+reported, never silently repeated.
 """
 
 from __future__ import annotations
@@ -17,13 +27,22 @@ from __future__ import annotations
 import concurrent.futures as cf
 import functools
 import json
+import os
+import shutil
+import sys
 import threading
+import time
 import traceback
 import typing as t
 import uuid
 from concurrent.futures.process import BrokenProcessPool
 
-from gladier.engine.providers.actions import ActionTable, ResultStore, bad_request, check_request
+from gladier.engine.providers.actions import (
+    ActionTable,
+    ResultStore,
+    bad_request,
+    check_request,
+)
 from gladier.engine.providers.base import FAILED, SUCCEEDED, TERMINAL
 from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID, FunctionRegistry
 
@@ -104,6 +123,236 @@ def _describe(exc: BaseException) -> dict:
     }
 
 
+class RecordedTaskError(Exception):
+    """A task failure read back from the ledger (its ``error`` is the described failure)."""
+
+    def __init__(self, error: dict):
+        super().__init__(error)
+        self.error = error
+
+
+def _process_running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped counts as dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if sys.platform.startswith("linux"):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().rpartition(")")[2].split()[0] != "Z"
+        except (OSError, IndexError):
+            return False
+    return True
+
+
+class TaskLedger:
+    """Which worker ran each local pool task of an action, and its result, beside the
+    engine database: ``<db>-compute-tasks/<action_id>/<worker pid>.jsonl``.
+
+    Each worker appends to its own journal: a ``{"task", "pid"}`` line before it runs a
+    task, a ``{"task", "output"}`` or ``{"task", "error"}`` line after. Appending a line
+    costs one ``write``, so every task can afford it; a single small ``write`` is never
+    torn by a killed process. Plain files, not SQLite, because pool workers are forked from
+    a threaded engine: a lock another thread held at fork time (SQLite's among them) would
+    never be released in the worker.
+    """
+
+    POLL_SECONDS = (0.02, 0.5)  # first and longest wait between looks at a claimed task
+
+    def __init__(self, db_path: str):
+        self.root = f"{db_path}-compute-tasks"
+
+    def started_before(self, action_id: str) -> bool:
+        """Whether some worker, maybe of an engine that died, began a task of the action."""
+        return os.path.isdir(os.path.join(self.root, action_id))
+
+    def forget(self, action_id: str) -> None:
+        shutil.rmtree(os.path.join(self.root, action_id), ignore_errors=True)
+
+    # -- in the worker processes --------------------------------------------------------
+
+    def record(self, action_id: str, entry: dict) -> None:
+        """Append one line to this worker's journal of the action."""
+        line = (json.dumps(entry) + "\n").encode()
+        os.write(_JOURNAL.fd_for(os.path.join(self.root, action_id)), line)
+
+    def find(self, action_id: str, task_id: str) -> tuple[int | None, dict | None]:
+        """(pid of the worker that began the task, its recorded result), each maybe None."""
+        directory = os.path.join(self.root, action_id)
+        claimant, result = None, None
+        try:
+            names = os.listdir(directory)
+        except FileNotFoundError:
+            return None, None
+        for name in names:
+            if not name.endswith(".jsonl"):
+                continue
+            with open(os.path.join(directory, name), "rb") as stream:
+                for line in stream:
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        continue  # cannot happen for whole lines; be lenient anyway
+                    if entry.get("task") != task_id:
+                        continue
+                    if "pid" in entry:
+                        claimant = entry["pid"]
+                    elif entry.get("aborted"):
+                        claimant = None
+                    else:
+                        result = entry
+        return claimant, result
+
+    def wait(self, action_id: str, task_id: str) -> t.Any:
+        """The recorded output of a task another worker began (RecordedTaskError if it
+        failed or its worker died without a result)."""
+        delay = self.POLL_SECONDS[0]
+        while True:
+            claimant, result = self.find(action_id, task_id)
+            if result is not None:
+                return _recorded(result)
+            if claimant is None:
+                raise RecordedTaskError(_interrupted("it was interrupted"))
+            if not _process_running(claimant):
+                if self.find(action_id, task_id)[1] is None:  # not finished just now
+                    raise RecordedTaskError(_interrupted(f"its worker process {claimant} died"))
+                continue
+            time.sleep(delay)
+            delay = min(delay * 2, self.POLL_SECONDS[1])
+
+
+def _recorded(result: dict) -> t.Any:
+    if result.get("error"):
+        raise RecordedTaskError(result["error"])
+    return result.get("output")
+
+
+class _Journal:
+    """This worker's open journal file (one action at a time; batches are contiguous)."""
+
+    def __init__(self) -> None:
+        self.directory: str | None = None
+        self.fd: int | None = None
+
+    def fd_for(self, directory: str) -> int:
+        if self.directory != directory or self.fd is None:
+            if self.fd is not None:
+                os.close(self.fd)
+                self.fd = None
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            path = os.path.join(directory, f"{os.getpid()}.jsonl")
+            self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self.directory = directory
+        return self.fd
+
+
+_JOURNAL = _Journal()
+
+
+def _interrupted(why: str) -> dict:
+    return {
+        "exception": "TaskInterrupted",
+        "message": (
+            f"The task started before the engine stopped but never finished ({why}); it is "
+            "not run again automatically because it may have had side effects"
+        ),
+        "traceback": "",
+    }
+
+
+class _WorkerState:
+    """What a pool worker knows about itself (module global in each worker process)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.parent_gone = False
+        self.recording = False  # running a claimed task whose result must be kept
+        self.parent: int | None = None
+
+
+_WORKER = _WorkerState()
+#: How often a pool worker checks that its engine process is still there.
+PARENT_CHECK_SECONDS = 0.1
+
+
+def _watch_parent() -> None:
+    """Pool initializer: exit when the engine process dies, except to finish recording
+    a claimed task (the task wrapper exits right after).
+
+    Watching ``getppid()`` rather than ``PR_SET_PDEATHSIG``: the death signal fires when
+    the *thread* that started the worker ends, and pools start workers from any thread.
+    The parent is whatever started the worker (the engine, or its forkserver, which ends
+    with the engine).
+    """
+    parent = _WORKER.parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        with _WORKER.lock:
+            _WORKER.parent_gone = True
+            if not _WORKER.recording:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="gladier-parent-watch", daemon=True).start()
+
+
+class _LedgerTask:
+    """A pool task that runs at most once across engine restarts (see :class:`TaskLedger`).
+
+    ``recovering``: an earlier engine began this action, so the task may already have run,
+    be running in an orphaned worker, or have died with its worker.
+    """
+
+    def __init__(self, func: t.Callable, ledger: TaskLedger, task_id: str, action_id: str,
+                 recovering: bool):
+        self.func = func
+        self.ledger = ledger
+        self.task_id = task_id
+        self.action_id = action_id
+        self.recovering = recovering
+
+    def __call__(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        with _WORKER.lock:  # from here on, an orphaned worker finishes before it exits
+            if _WORKER.parent_gone or os.getppid() != _WORKER.parent:
+                os._exit(0)
+            _WORKER.recording = True
+        try:
+            if self.recovering:
+                claimant, result = self.ledger.find(self.action_id, self.task_id)
+                if result is not None:
+                    return _recorded(result)
+                if claimant is not None:
+                    with _WORKER.lock:  # only waiting: nothing to keep if the engine dies
+                        _WORKER.recording = False
+                        if _WORKER.parent_gone:
+                            os._exit(0)
+                    return self.ledger.wait(self.action_id, self.task_id)
+            return self._run(args, kwargs)
+        finally:
+            with _WORKER.lock:
+                _WORKER.recording = False
+                if _WORKER.parent_gone:
+                    os._exit(0)
+
+    def _run(self, args: tuple, kwargs: dict) -> t.Any:
+        self.ledger.record(self.action_id, {"task": self.task_id, "pid": os.getpid()})
+        try:
+            output = _jsonable(self.func(*args, **kwargs))
+        except Exception as exc:
+            error = _describe(exc)
+            self.ledger.record(self.action_id, {"task": self.task_id, "error": error})
+            raise RecordedTaskError(error) from None
+        except BaseException:  # KeyboardInterrupt...: it never finished, it may run again
+            self.ledger.record(self.action_id, {"task": self.task_id, "aborted": True})
+            raise
+        self.ledger.record(self.action_id, {"task": self.task_id, "output": output})
+        return output
+
+
 class _Batch:
     """The futures of one action and what they returned so far."""
 
@@ -140,6 +389,9 @@ class ComputeProvider:
         self.strict = strict
         self.max_workers = max_workers
         self._actions = ActionTable("compute", store=store)
+        self._ledger = (
+            TaskLedger(store.path) if store is not None and store.path != ":memory:" else None
+        )
         self._batches: dict[str, _Batch] = {}
         self._pool: cf.ProcessPoolExecutor | None = None
         self._pool_lock = threading.Lock()
@@ -160,9 +412,10 @@ class ComputeProvider:
             return document
         batch = _Batch(document["action_id"], tasks)
         self._batches[batch.action_id] = batch
+        recovering = self._ledger is not None and self._ledger.started_before(batch.action_id)
         for index, submit in enumerate(submits):
             try:
-                future = submit()
+                future = submit(batch.task_ids[index], batch.action_id, recovering)
             except Exception as exc:
                 future = cf.Future()
                 future.set_exception(exc)
@@ -192,7 +445,10 @@ class ComputeProvider:
         return self._actions.get(action_id)
 
     def release(self, action_id: str) -> dict:
-        return self._actions.release(action_id)
+        document = self._actions.release(action_id)
+        if self._ledger is not None:
+            self._ledger.forget(action_id)
+        return document
 
     def add_done_callback(self, action_id: str, callback: t.Callable[[dict], None]) -> None:
         self._actions.add_done_callback(action_id, callback)
@@ -206,8 +462,12 @@ class ComputeProvider:
 
     # -- running tasks --------------------------------------------------------------------
 
-    def _submitter(self, task: ComputeTask, where: str) -> t.Callable[[], cf.Future]:
-        """How to submit one task, decided before anything runs so a bad request runs nothing."""
+    def _submitter(
+        self, task: ComputeTask, where: str
+    ) -> t.Callable[[str, str, bool], cf.Future]:
+        """How to submit one task (given its task id, action id, and whether an earlier
+        engine began the action), decided before anything runs so a bad request runs
+        nothing."""
         executor = self.executors.get(task.endpoint)
         if executor is None:
             if self.strict and task.endpoint != LOCAL_ENDPOINT_ID:
@@ -221,25 +481,35 @@ class ComputeProvider:
         if task.function_id not in self.functions and hasattr(
             executor, "submit_to_registered_function"
         ):
-            return functools.partial(
+            submit = functools.partial(
                 executor.submit_to_registered_function,
                 task.function_id,
                 args=task.args,
                 kwargs=task.kwargs,
             )
-        if isinstance(executor, cf.ProcessPoolExecutor):
-            func = self.functions.get_portable(task.function_id)
         else:
-            func = self.functions.get(task.function_id)
-        return functools.partial(executor.submit, func, *task.args, **task.kwargs)
+            if isinstance(executor, cf.ProcessPoolExecutor):
+                func = self.functions.get_portable(task.function_id)
+            else:
+                func = self.functions.get(task.function_id)
+            submit = functools.partial(executor.submit, func, *task.args, **task.kwargs)
+        return lambda task_id, action_id, recovering: submit()
 
     def _local_pool(self) -> cf.ProcessPoolExecutor:
         with self._pool_lock:
             if self._pool is None:
-                self._pool = cf.ProcessPoolExecutor(max_workers=self.max_workers)
+                self._pool = cf.ProcessPoolExecutor(
+                    max_workers=self.max_workers,
+                    initializer=_watch_parent,
+                )
             return self._pool
 
-    def _submit_local(self, func: t.Callable, task: ComputeTask) -> cf.Future:
+    def _submit_local(
+        self, func: t.Callable, task: ComputeTask, task_id: str, action_id: str,
+        recovering: bool
+    ) -> cf.Future:
+        if self._ledger is not None:
+            func = _LedgerTask(func, self._ledger, task_id, action_id, recovering)
         pool = self._local_pool()
         try:
             return pool.submit(func, *task.args, **task.kwargs)
@@ -257,6 +527,8 @@ class ComputeProvider:
                 "message": "canceled",
                 "traceback": "",
             }
+        elif isinstance(future.exception(), RecordedTaskError):
+            error = future.exception().error
         elif future.exception() is not None:
             error = _describe(future.exception())
         else:

@@ -1,0 +1,239 @@
+"""Secrets: private files, and tokens and private values nowhere they could be read.
+
+One real run carries every kind of secret: a bearer token given to the engine, one in
+``GLADIER_LOCAL_TOKENS``, a ``_tokens`` input key, and private parameters (listed in
+``__Private_Parameters`` and ``_private*`` keys). Then the logs (caplog at DEBUG), run
+documents, log entries, CLI output and the database file bytes are searched for them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+
+import pytest
+from ap_server import ActionProviderServer
+from click.testing import CliRunner
+
+from gladier.cli import cli
+from gladier.engine import LocalEngine
+from gladier.exc import ConfigException, GladierException
+from gladier.storage import GladierConfig, open_token_storage
+
+ENGINE_TOKEN = "tok-ENGINE-5f0c1d2e"
+ENV_TOKEN = "tok-ENVIRON-8a7b6c5d"
+RUN_AS_TOKEN = "tok-RUNAS-1a2b3c4d"
+PRIVATE_LISTED = "pw-LISTED-0e9d8c7b"
+PRIVATE_PREFIXED = "pw-PREFIXED-6f5e4d3c"
+SECRETS = [ENGINE_TOKEN, ENV_TOKEN, RUN_AS_TOKEN, PRIVATE_LISTED, PRIVATE_PREFIXED]
+EVAL_URL = "https://actions.globus.org/expression_eval"
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def leaks(text: str) -> list[str]:
+    return [secret for secret in SECRETS if secret in text]
+
+
+def flow(engine_ap: str, env_ap: str) -> dict:
+    return {"StartAt": "WithEngineToken", "States": {
+        "WithEngineToken": {"Type": "Action", "ActionUrl": engine_ap, "ResultPath": "$.one",
+                            "Parameters": {"polls": 1}, "Next": "WithEnvToken"},
+        "WithEnvToken": {"Type": "Action", "ActionUrl": env_ap, "ResultPath": "$.two",
+                         "Parameters": {"polls": 0}, "Next": "UsePrivate"},
+        "UsePrivate": {"Type": "Action", "ActionUrl": EVAL_URL, "ResultPath": "$.used",
+                       "Parameters": {
+                           "expression": "len(password) + len(_private_key)",
+                           "arguments": {"password.$": "$.input._private_pw",
+                                         "_private_key.$": "$.input._private_key"},
+                           "__Private_Parameters": ["arguments"]},
+                       "Next": "Refused"},
+        "Refused": {"Type": "Action", "ActionUrl": engine_ap + "/refuses",
+                    "Parameters": {"token_field.$": "$.input._private_pw",
+                                   "__Private_Parameters": ["token_field"]},
+                    "ResultPath": "$.refused", "End": True,
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
+                               "Next": "Done"}]},
+        "Done": {"Type": "Pass", "End": True}}}
+
+
+RUN_INPUT = {"input": {"_private_pw": PRIVATE_LISTED, "_private_key": PRIVATE_PREFIXED},
+             "_tokens": {"RunAs": RUN_AS_TOKEN}}
+
+
+@pytest.fixture
+def servers():
+    engine_ap = ActionProviderServer(token=ENGINE_TOKEN).start()
+    env_ap = ActionProviderServer(token=ENV_TOKEN).start()
+    yield engine_ap, env_ap
+    engine_ap.stop()
+    env_ap.stop()
+
+
+@pytest.fixture
+def env_tokens(monkeypatch, servers):
+    monkeypatch.setenv("GLADIER_LOCAL_TOKENS", json.dumps({servers[1].url: ENV_TOKEN}))
+
+
+def test_secrets_reach_their_providers_but_no_log_document_or_database_byte(
+        tmp_path, servers, env_tokens, caplog):
+    engine_ap, env_ap = servers
+    db = tmp_path / "engine.db"
+    caplog.set_level(logging.DEBUG)
+    with LocalEngine(str(db), tokens={engine_ap.url: ENGINE_TOKEN},
+                     time_scale=0.01) as engine:
+        flow_id = engine.create_flow(flow(engine_ap.url, env_ap.url))["id"]
+        run_id = engine.run_flow(flow_id, RUN_INPUT)["run_id"]
+        final = engine.wait(run_id, timeout=60)
+        shown = json.dumps([final, engine.get_run_logs(run_id), engine.list_runs(),
+                            engine.get_flow(flow_id)])
+
+    assert final["status"] == "SUCCEEDED", final["details"]
+    output = final["details"]["output"]
+    assert output["used"]["details"]["result"] == len(PRIVATE_LISTED) + len(PRIVATE_PREFIXED)
+    assert {auth for _, _, auth in engine_ap.log} == {f"Bearer {ENGINE_TOKEN}"}
+    assert {auth for _, _, auth in env_ap.log} == {f"Bearer {ENV_TOKEN}"}
+    assert output["error"]["exception"] == "ActionUnableToRun"  # the 404 route
+
+    assert leaks(shown) == [], "secret in a run document or log entry"
+    assert leaks(caplog.text) == [], "secret in the Python logs"
+    stored = b"".join(path.read_bytes() for path in tmp_path.iterdir()
+                      if path.name.startswith("engine.db") and path.is_file())
+    assert [s for s in SECRETS if s.encode() in stored] == [], "secret in the database file"
+
+
+def test_private_input_values_are_sealed_in_the_database_and_still_resume(tmp_path):
+    """A run state with ``_private*`` keys is kept (a resumed run reads it) but sealed: the
+    database bytes never show the values, and a fresh engine resumes the run with them."""
+    db = str(tmp_path / "engine.db")
+    definition = {"StartAt": "Nap", "States": {
+        "Nap": {"Type": "Wait", "Seconds": 100, "Next": "Use"},
+        "Use": {"Type": "ExpressionEval", "ResultPath": "$.used", "End": True,
+                "Parameters": {"n.=": "len(input._private_pw) + len(input._private_key)"}}}}
+    with LocalEngine(db, time_scale=0.01) as first:
+        run_id = first.run_flow(first.create_flow(definition)["id"], RUN_INPUT)["run_id"]
+    with LocalEngine(db, time_scale=0.01) as second:  # the first stopped during the Wait
+        assert second.resume() == [run_id]
+        final = second.wait(run_id, timeout=30)
+    assert final["status"] == "SUCCEEDED", final["details"]
+    assert final["details"]["output"]["used"]["n"] == len(PRIVATE_LISTED) + len(PRIVATE_PREFIXED)
+    stored = b"".join(path.read_bytes() for path in tmp_path.iterdir()
+                      if path.name.startswith("engine.db") and path.is_file())
+    assert b"sealed:" in stored
+    assert [s for s in SECRETS if s.encode() in stored] == []
+    assert mode(tmp_path / "engine.db-key") == 0o600
+
+
+def test_cli_run_show_and_logs_print_no_secret(tmp_path, servers, env_tokens):
+    engine_ap, env_ap = servers
+    definition = tmp_path / "flow.json"
+    definition.write_text(json.dumps(flow(engine_ap.url, env_ap.url)))
+    db = str(tmp_path / "cli.db")
+    runner = CliRunner()
+    ran = runner.invoke(cli, ["run", str(definition), "--input", json.dumps(RUN_INPUT),
+                              "--db", db, "--tokens", json.dumps({engine_ap.url: ENGINE_TOKEN}),
+                              "--json"], env={"GLADIER_TIME_SCALE": "0.01"})
+    assert ran.exit_code == 0, ran.output
+    run_id = json.loads(ran.stdout)["run_id"]
+    outputs = [ran.output]
+    for command in (["runs", "show", run_id], ["runs", "show", run_id, "--json"],
+                    ["runs", "logs", run_id], ["runs", "logs", run_id, "--json"],
+                    ["runs", "list", "--json"]):
+        result = runner.invoke(cli, command + ["--db", db])
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    assert leaks("\n".join(outputs)) == []
+
+
+def test_bad_token_settings_are_refused_without_echoing_the_tokens(monkeypatch, tmp_path):
+    monkeypatch.setenv("GLADIER_LOCAL_TOKENS", f'{{"https://x.org": "{ENV_TOKEN}"')  # cut off
+    with LocalEngine(str(tmp_path / "engine.db")) as engine, \
+            pytest.raises(ConfigException) as raised:
+        engine.register_action_provider("https://y.org", lambda body: {})
+    assert leaks(str(raised.value)) == []
+    monkeypatch.setenv("GLADIER_LOCAL_TOKENS", json.dumps({"https://x.org": [ENV_TOKEN]}))
+    with LocalEngine(str(tmp_path / "engine.db")) as engine, \
+            pytest.raises(ConfigException) as raised:
+        engine.register_action_provider("https://y.org", lambda body: {})
+    assert leaks(str(raised.value)) == []
+
+
+def test_provider_refusal_errors_never_carry_the_bearer_token(servers, tmp_path, caplog):
+    from gladier.engine.providers.http import HttpActionProvider
+
+    caplog.set_level(logging.DEBUG)
+    engine_ap, _ = servers
+    wrong = HttpActionProvider(engine_ap.url, token=ENV_TOKEN)  # the server wants another
+    with pytest.raises(GladierException) as refused:
+        wrong.run({"request_id": "r", "body": {"password": PRIVATE_LISTED}})
+    unreachable = HttpActionProvider("http://127.0.0.1:9", token=ENGINE_TOKEN, timeout=0.5)
+    with pytest.raises(GladierException) as failed:
+        unreachable.status("a1")
+    assert "401" in str(refused.value)
+    assert leaks(f"{refused.value!r} {refused.value.body} {failed.value!r}") == []
+    assert leaks(caplog.text) == []
+
+
+def test_config_token_and_engine_files_are_owner_only(tmp_path):
+    config = GladierConfig(tmp_path / "conf" / "client.cfg")
+    config.set("my_client", "flow_id", "f")
+    storage = open_token_storage(tmp_path / "conf" / "client.tokens.db", namespace="DEFAULT")
+    storage.close()
+    with LocalEngine(str(tmp_path / "engine" / "local.db")) as engine:
+        engine.create_flow({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+        wal = tmp_path / "engine" / "local.db-wal"
+        assert not wal.exists() or mode(wal) == 0o600
+    assert mode(tmp_path / "conf" / "client.cfg") == 0o600
+    assert mode(tmp_path / "conf" / "client.tokens.db") == 0o600
+    assert mode(tmp_path / "engine" / "local.db") == 0o600
+    assert mode(tmp_path / "conf") == 0o700 and mode(tmp_path / "engine") == 0o700
+
+
+def test_compute_task_journals_are_owner_only(tmp_path):
+    from gladier.engine.providers.compute import TaskLedger
+
+    ledger = TaskLedger(str(tmp_path / "engine.db"))
+    ledger.record("a1", {"task": "t1", "output": {"secret": PRIVATE_LISTED}})
+    directory = tmp_path / "engine.db-compute-tasks" / "a1"
+    assert mode(directory) == 0o700
+    assert {mode(path) for path in directory.iterdir()} == {0o600}
+    assert ledger.find("a1", "t1")[1]["output"] == {"secret": PRIVATE_LISTED}
+
+
+def test_flows_service_failures_never_show_the_access_token(
+        mocked_responses, config_section, monkeypatch, caplog):
+    import globus_sdk
+    from globus_sdk.config import get_service_url
+    from globus_sdk.scopes import SpecificFlowScopes
+    from globus_sdk.testing import get_response_set
+
+    from gladier.managers import CallbackLoginManager, FlowsManager
+    from gladier.managers.flows_manager import FLOWS_SCOPES
+
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setattr("globus_sdk.transport.requests.time.sleep", lambda seconds: None)
+    flow_id = get_response_set(globus_sdk.FlowsClient.create_flow).lookup("default").json["id"]
+    scope = str(SpecificFlowScopes(flow_id).user)
+    manager = FlowsManager(
+        flow_definition={"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        flow_schema={}, storage=config_section,
+        login_manager=CallbackLoginManager({s: globus_sdk.AccessTokenAuthorizer(ENGINE_TOKEN)
+                                            for s in FLOWS_SCOPES + [scope]}))
+    flows = get_service_url("flows").rstrip("/")
+    mocked_responses.add("POST", f"{flows}/flows", status=500,
+                         json={"error": {"code": "X", "detail": "down"}})
+    mocked_responses.add("GET", f"{flows}/runs/r1", status=401,
+                         json={"error": {"code": "AUTH", "detail": "bad token"}})
+
+    with pytest.raises(GladierException) as down:
+        manager.sync_flow()
+    with pytest.raises(globus_sdk.GlobusAPIError) as unauthorized:
+        manager.get_status("r1")
+    shown = " ".join([str(down.value), repr(down.value), str(down.value.__cause__),
+                      str(unauthorized.value), repr(unauthorized.value), caplog.text])
+    assert leaks(shown) == []
+    assert mocked_responses.calls[0].request.headers["Authorization"] == f"Bearer {ENGINE_TOKEN}"
