@@ -87,3 +87,17 @@ def test_local_references_and_declared_dialect_work():
 def test_invalid_schema_is_reported_as_input_error():
     with pytest.raises(FlowInputError, match="input schema is invalid"):
         validate_input({"type": "objekt"}, {})
+
+
+def test_invalid_schema_is_reported_on_every_run_not_only_the_first():
+    for _ in range(2):
+        with pytest.raises(FlowInputError, match="input schema is invalid"):
+            validate_input({"type": "objekt"}, {})
+
+
+def test_same_schema_in_another_key_order_validates_the_same_way():
+    first = {"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}
+    second = {"properties": {"n": {"type": "integer"}}, "required": ["n"], "type": "object"}
+    assert input_errors(first, {"n": "x"}) == input_errors(second, {"n": "x"})
+    assert input_errors(second, {"n": 1}) == []
+    assert [e["loc"] for e in input_errors(second, {})] == [["$.n"]]

@@ -7,11 +7,12 @@ import os
 import subprocess
 import sys
 import threading
+import uuid
 
 import pytest
 
 from gladier.engine.providers.actions import ResultStore
-from gladier.engine.providers.compute import ComputeProvider
+from gladier.engine.providers.compute import ComputeProvider, task_ids
 from gladier.engine.providers.functions import (
     LOCAL_ENDPOINT_ID,
     FunctionRegistry,
@@ -36,6 +37,10 @@ def divide_by_zero(x):
     return x / 0
 
 
+def pair(x):
+    return (x, str(x))
+
+
 def append_line(path, text):
     with open(path, "a") as stream:
         stream.write(text + "\n")
@@ -45,7 +50,7 @@ def append_line(path, text):
 @pytest.fixture(scope="module")
 def functions():
     registry = FunctionRegistry()
-    for func in (square, add, worker_pid, divide_by_zero, append_line):
+    for func in (square, add, worker_pid, divide_by_zero, append_line, pair):
         registry.register(func)
     return registry
 
@@ -191,6 +196,10 @@ def test_finished_results_survive_a_restart_through_the_store(functions, tmp_pat
     assert after.status(done["action_id"])["details"]["result"] == ["y"]
     resent = after.run({"request_id": "durable", "body": body})
     assert resent == done
+    with pytest.raises(ActionProviderError) as caught:
+        ComputeProvider(functions=functions, store=second_store).run(
+            {"request_id": "durable", "body": dict(body, extra=1)})
+    assert caught.value.http_status == 409
     assert marker.read_text() == "y\n"
     after.release(done["action_id"])
     with pytest.raises(ActionProviderError):
@@ -268,7 +277,7 @@ def test_default_function_id_follows_the_source():
 
 SCRIPT = """
 import concurrent.futures as cf, multiprocessing, threading
-from gladier.engine.providers.compute import ComputeProvider
+from gladier.engine.providers.compute import ComputeProvider, task_ids
 from gladier.engine.providers.functions import FunctionRegistry
 
 def shout(word):
@@ -295,3 +304,55 @@ def test_functions_typed_into_an_interpreter_run_in_spawned_workers(tmp_path):
         [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120, cwd=tmp_path
     )
     assert result.stdout.strip() == "HI!", result.stderr
+
+
+def test_tuple_outputs_become_json_lists_and_scalars_stay_as_they_are(pool_provider):
+    body = {
+        "endpoint_id": LOCAL_ENDPOINT_ID,
+        "tasks": [{"function_id": fid(pair), "args": [7]},
+                  {"function_id": fid(square), "args": [1.5]}],
+    }
+    final = run(pool_provider, body, "json-outputs")
+    assert final["details"]["result"] == [[7, "7"], 2.25]
+
+
+def test_task_ids_are_distinct_uuids_that_a_restart_derives_again():
+    action_id = "9b0a8f64-31a2-4c55-9d1e-fffffffffffe"
+    ids = task_ids(action_id, 5)
+    assert ids == task_ids(action_id, 5)
+    assert len(set(ids)) == 5 and action_id not in ids
+    assert all(str(uuid.UUID(task_id)) == task_id for task_id in ids)
+    assert ids[0].startswith("9b0a8f64-31a2-4c55-9d1e-")
+
+
+START_METHOD_SCRIPT = """
+import multiprocessing, os, sys, threading
+if __name__ == "__main__":
+    multiprocessing.set_start_method(sys.argv[1])
+    from gladier.engine.providers.actions import ResultStore
+    from gladier.engine.providers.compute import ComputeProvider
+    from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID, FunctionRegistry
+    functions = FunctionRegistry()
+    function_id = functions.register(os.getpid)
+    provider = ComputeProvider(functions=functions, store=ResultStore("engine.db"),
+                               max_workers=2)
+    done = threading.Event()
+    body = {"endpoint_id": LOCAL_ENDPOINT_ID,
+            "tasks": [{"function_id": function_id} for _ in range(20)]}
+    action = provider.run({"request_id": "r", "body": body})
+    provider.add_done_callback(action["action_id"], lambda status: done.set())
+    done.wait(60)
+    final = provider.status(action["action_id"])
+    print(final["status"], len(final["details"]["result"]))
+    provider.close()
+"""
+
+
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_journaled_tasks_run_with_every_worker_start_method(tmp_path, method):
+    # workers watch for their engine's death; that must not mistake a forkserver parent
+    result = subprocess.run(
+        [sys.executable, "-c", START_METHOD_SCRIPT, method],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert result.stdout.strip() == "SUCCEEDED 20", result.stderr

@@ -122,6 +122,7 @@ class LocalEngine:
                                  max_state_size=max_state_size,
                                  max_poll_interval=max_poll_interval)
         self._subscribers: dict[str, list[t.Callable[[dict], None]]] = {}
+        self._flow_sources: dict[str, tuple[dict, dict | None]] = {}
         self._subscribers_lock = threading.Lock()
         self._closed = False
         _OPEN_DRIVERS.add(self.driver_id)
@@ -157,6 +158,15 @@ class LocalEngine:
             "log_supported": True,
         }
 
+    def _flow_source(self, flow_id: str) -> tuple[dict, dict | None]:
+        """A flow's definition and input schema, read once: a flow id names one definition
+        and schema for good (it is their digest), so runs share the parsed copies."""
+        source = self._flow_sources.get(flow_id)
+        if source is None:
+            flow = self.get_flow(flow_id)
+            source = self._flow_sources[flow_id] = (flow["definition"], flow["input_schema"])
+        return source
+
     # providers ---------------------------------------------------------------------------
 
     @property
@@ -185,14 +195,14 @@ class LocalEngine:
     def run_flow(self, flow_id: str, body: dict, label: str | None = None,
                  tags: list[str] | None = None, **kwargs: t.Any) -> dict:
         """Check ``body`` against the flow's input schema and start a run."""
-        flow = self.get_flow(flow_id)
+        definition, input_schema = self._flow_source(flow_id)
         if not isinstance(body, dict):
             raise FlowInputError(f"Run input must be a JSON object, not {type(body).__name__}")
         body = {key: value for key, value in body.items() if key != TOKENS_KEY}
-        if flow["input_schema"] is not None:
+        if input_schema is not None:
             from gladier.engine.inputs import validate_input
 
-            validate_input(flow["input_schema"], body)
+            validate_input(input_schema, body)
         try:
             data_text = json.dumps(body)
         except (TypeError, ValueError) as err:
@@ -202,7 +212,7 @@ class LocalEngine:
                 f"Run input is {len(data_text)} bytes, over the run state limit of "
                 f"{self.max_state_size} bytes")
         run_id = str(uuid.uuid4())
-        first = flow["definition"]["StartAt"]
+        first = definition["StartAt"]
         shown_input = interpreter.public_view(body)
         started = log_entry("FlowStarted", "The Flow Instance started execution",
                             {"input": shown_input})
@@ -216,7 +226,7 @@ class LocalEngine:
                         "details": {"input": shown_input}},
             "state_name": first, "data": data_text, "driver": self.driver_id,
         }, [started])
-        run = Run(run_id=run_id, definition=flow["definition"],
+        run = Run(run_id=run_id, definition=definition,
                    context=self._context(run_id, flow_id, started["time"]),
                    state_name=first, data=json.loads(data_text))
         self._scheduler.call_soon(self._driver.start, run, started)

@@ -7,6 +7,8 @@ fetched: a schema may only refer to its own parts.
 
 from __future__ import annotations
 
+import functools
+import json
 import typing as t
 
 import jsonschema
@@ -31,6 +33,17 @@ def schema_validator(schema: t.Any) -> jsonschema.protocols.Validator:
     return cls(schema, registry=OFFLINE_REGISTRY)
 
 
+@functools.lru_cache(maxsize=256)
+def _checked_validator(schema_text: str) -> jsonschema.protocols.Validator:
+    """A validator for the schema with this canonical JSON text, the schema itself checked
+    (SchemaError if invalid). Checking a schema costs more than most validations, and a
+    flow's schema is the same for each of its runs, so each is checked once."""
+    schema = json.loads(schema_text)
+    validator = schema_validator(schema)
+    validator.check_schema(schema)
+    return validator
+
+
 def _location(error: jsonschema.ValidationError) -> str:
     """Where the error is in the input; a missing required key is named itself."""
     segments = list(error.absolute_path)
@@ -48,9 +61,12 @@ def input_errors(input_schema: dict | None, body: t.Any) -> list[dict]:
     if input_schema is None:
         return []
     try:
-        validator = schema_validator(input_schema)
-        validator.check_schema(input_schema)
-        errors = list(validator.iter_errors(body))
+        schema_text = json.dumps(input_schema, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        return [{"loc": ["$"], "type": "InvalidInputSchema",
+                 "msg": f"The flow's input schema is not JSON: {exc}"}]
+    try:
+        errors = list(_checked_validator(schema_text).iter_errors(body))
     except jsonschema.SchemaError as exc:
         return [{"loc": ["$"], "type": "InvalidInputSchema",
                  "msg": f"The flow's input schema is invalid: {exc.message}"}]

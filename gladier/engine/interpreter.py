@@ -20,7 +20,7 @@ import datetime
 import typing as t
 
 from gladier.engine.choice import choose
-from gladier.engine.parameters import mask_private, read_input, resolve_parameters
+from gladier.engine.parameters import ATOMS, mask_private, read_input, resolve_parameters
 from gladier.engine.paths import parse_path, set_path
 from gladier.engine.timing import parse_timestamp
 from gladier.exc import EngineError, ExpressionError, FlowRuntimeError, PathError
@@ -118,7 +118,7 @@ def get_state(definition: dict, state_name: str) -> dict:
 def started_input(data: t.Any, step: Step) -> t.Any:
     """What a ``<Type>Started`` log entry shows as ``input`` (private values removed)."""
     if isinstance(step, CallAction):
-        return public_view(step.logged_body)
+        return step.logged_body
     return public_view(data)
 
 
@@ -246,10 +246,10 @@ def check_state_size(size: int, state_name: str, *, limit: int) -> None:
 def public_view(value: t.Any) -> t.Any:
     """A copy of ``value`` without keys starting with ``_private`` (at any depth)."""
     if isinstance(value, dict):
-        return {k: public_view(v) for k, v in value.items()
+        return {k: v if type(v) in ATOMS else public_view(v) for k, v in value.items()
                 if not (isinstance(k, str) and k.startswith(PRIVATE_PREFIX))}
     if isinstance(value, list):
-        return [public_view(v) for v in value]
+        return [v if type(v) in ATOMS else public_view(v) for v in value]
     return value
 
 
@@ -270,9 +270,10 @@ def _next_state(state: dict) -> str | None:
 
 def _advance(state: dict, state_name: str, data: t.Any, result: t.Any, *,
              shown: t.Any = None) -> Advance:
-    """Write ``result`` at the ResultPath; ``shown`` is the result as logs may show it."""
+    """Write ``result`` at the ResultPath; ``shown`` is the result as logs may show it
+    (private values removed already)."""
     new_data = write_result(data, state.get("ResultPath", "$"), result, state_name)
-    output = public_view(result if shown is None else shown)
+    output = public_view(result) if shown is None else shown
     return Advance(data=new_data, next_state=_next_state(state), output=output)
 
 
@@ -355,9 +356,10 @@ def _fail(state: dict, state_name: str, data: t.Any, context: dict) -> FailRun:
 
 def _action(state: dict, state_name: str, data: t.Any, context: dict) -> CallAction:
     body = _effective_input(state, state_name, data, context)
-    logged = body
     if "Parameters" in state:
         logged = mask_private(state["Parameters"], body)
+    else:
+        logged = public_view(body)
     result_path = state.get("ResultPath", "$")
     # Refuse a read-only ResultPath before the action runs, not after.
     write_result({}, result_path, None, state_name)

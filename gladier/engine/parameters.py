@@ -22,6 +22,8 @@ PRIVATE_PARAMETERS_KEY = "__Private_Parameters"
 PRIVATE_KEY_PREFIX = "_private"
 CONTEXT_KEY = "_context"
 _SUFFIXES = (".$", ".=")
+#: JSON values that are their own copy (exact types, checked with ``type(x) in``).
+ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
 def output_key(key: str) -> str:
@@ -66,9 +68,12 @@ def resolve_parameters(
     ...                    context={}, state_name="S")
     {'n': 1, 'm': 2, 'k': [1]}
     """
+    if type(parameters) in ATOMS:
+        return parameters
     if isinstance(parameters, list):
         return [
-            resolve_parameters(item, state, context=context, state_name=state_name)
+            item if type(item) in ATOMS
+            else resolve_parameters(item, state, context=context, state_name=state_name)
             for item in parameters
         ]
     if not isinstance(parameters, dict):
@@ -89,6 +94,8 @@ def resolve_parameters(
                     f"{exc}",
                     state_name=state_name,
                 ) from None
+        elif type(value) in ATOMS:
+            resolved[key] = value
         else:
             resolved[key] = resolve_parameters(
                 value, state, context=context, state_name=state_name
@@ -156,10 +163,13 @@ def mask_private(parameters_definition: t.Any, resolved: t.Any) -> t.Any:
     without its ``.$``/``.=`` suffix) and every key starting with ``_private`` at any
     depth. ``parameters_definition`` may be None to apply only the ``_private`` rule.
     """
+    if type(resolved) in ATOMS:
+        return resolved
     if isinstance(resolved, list):
         definitions = parameters_definition if isinstance(parameters_definition, list) else []
         return [
-            mask_private(definitions[i] if i < len(definitions) else None, item)
+            item if type(item) in ATOMS
+            else mask_private(definitions[i] if i < len(definitions) else None, item)
             for i, item in enumerate(resolved)
         ]
     if not isinstance(resolved, dict):
@@ -168,7 +178,8 @@ def mask_private(parameters_definition: t.Any, resolved: t.Any) -> t.Any:
         parameters_definition, dict
     ) else set()
     return {
-        key: mask_private(_definition_child(parameters_definition, key), value)
+        key: value if type(value) in ATOMS
+        else mask_private(_definition_child(parameters_definition, key), value)
         for key, value in resolved.items()
         if key not in hidden
         and key != PRIVATE_PARAMETERS_KEY

@@ -71,6 +71,8 @@ class Scheduler:
             pool = self._io
 
         def done(future: concurrent.futures.Future) -> None:
+            if future.cancelled():  # dropped by stop(): the journal keeps the work
+                return
             error = future.exception()
             self.call_soon(then, None if error else future.result(), error)
 

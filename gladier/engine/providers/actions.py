@@ -183,10 +183,13 @@ class ActionTable:
         """Stable per request, so a re-sent request names the same action after a restart."""
         return str(uuid.uuid5(_ACTION_NAMESPACE, f"{self.scope}\n{request_id}"))
 
-    def existing(self, request: dict) -> dict | None:
-        """The action already started for this request, if any (409 if the body differs)."""
+    def existing(self, request: dict, *, fingerprint: str | None = None) -> dict | None:
+        """The action already started for this request, if any (409 if the body differs).
+
+        ``fingerprint``: the body's :func:`body_fingerprint`, when the caller has it.
+        """
         request_id, body = check_request(request)
-        return self._find(request_id, body_fingerprint(body))
+        return self._find(request_id, fingerprint or body_fingerprint(body))
 
     def _find(self, request_id: str, fingerprint: str) -> dict | None:
         with self._lock:
@@ -234,13 +237,21 @@ class ActionTable:
         status: str = ACTIVE,
         details: dict | None = None,
         display_status: str | None = None,
+        checked_fingerprint: str | None = None,
     ) -> tuple[dict, bool]:
-        """Record a new action, or return the existing one: ``(status document, created)``."""
+        """Record a new action, or return the existing one: ``(status document, created)``.
+
+        ``checked_fingerprint``: the body's fingerprint, given when the caller has just
+        called :meth:`existing` with it, so the result store is not searched twice (a
+        request started meanwhile in this process is still found).
+        """
         request_id, body = check_request(request)
-        fingerprint = body_fingerprint(body)
-        found = self._find(request_id, fingerprint)
-        if found is not None:
-            return found, False
+        fingerprint = checked_fingerprint
+        if fingerprint is None:
+            fingerprint = body_fingerprint(body)
+            found = self._find(request_id, fingerprint)
+            if found is not None:
+                return found, False
         now = now_iso()
         managers = request.get("manage_by") or request.get("monitor_by") or [LOCAL_CREATOR_ID]
         document = {

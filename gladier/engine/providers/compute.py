@@ -34,13 +34,13 @@ import threading
 import time
 import traceback
 import typing as t
-import uuid
 from concurrent.futures.process import BrokenProcessPool
 
 from gladier.engine.providers.actions import (
     ActionTable,
     ResultStore,
     bad_request,
+    body_fingerprint,
     check_request,
 )
 from gladier.engine.providers.base import FAILED, SUCCEEDED, TERMINAL
@@ -110,9 +110,22 @@ def parse_tasks(body: dict) -> list[ComputeTask]:
     return [_parse_task(task, where, default_endpoint) for where, task in entries]
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
 def _jsonable(value: t.Any) -> t.Any:
     """Task outputs go into the run state, so they must be JSON (tuples become lists)."""
+    if type(value) in _JSON_SCALARS:  # exact types: a str or int subclass is converted
+        return value
     return json.loads(json.dumps(value, default=repr))
+
+
+def task_ids(action_id: str, count: int) -> list[str]:
+    """Ids for the tasks of an action: stable across restarts (the ledger finds a task by
+    its id) and distinct within the action. The action id with its last 48 bits (the
+    UUID's node field) advanced by the task's position plus one."""
+    prefix, node = action_id[:24], int(action_id[24:], 16)
+    return [f"{prefix}{(node + i) & 0xFFFFFFFFFFFF:012x}" for i in range(1, count + 1)]
 
 
 def _describe(exc: BaseException) -> dict:
@@ -162,8 +175,9 @@ class TaskLedger:
 
     POLL_SECONDS = (0.02, 0.5)  # first and longest wait between looks at a claimed task
 
-    def __init__(self, db_path: str):
-        self.root = f"{db_path}-compute-tasks"
+    def __init__(self, db_path: str | None = None, *, root: str | None = None):
+        """The ledger of the engine database ``db_path`` (or the ledger directory ``root``)."""
+        self.root = root if root is not None else f"{db_path}-compute-tasks"
 
     def started_before(self, action_id: str) -> bool:
         """Whether some worker, maybe of an engine that died, began a task of the action."""
@@ -177,7 +191,13 @@ class TaskLedger:
     def record(self, action_id: str, entry: dict) -> None:
         """Append one line to this worker's journal of the action."""
         line = (json.dumps(entry) + "\n").encode()
-        os.write(_JOURNAL.fd_for(os.path.join(self.root, action_id)), line)
+        os.write(_JOURNAL.fd_for(self.root, action_id), line)
+
+    def claim(self, action_id: str, task_id: str) -> None:
+        """Append the line saying this worker begins the task (task ids are UUID text,
+        so the line is built without a JSON encoder: this is paid for every task)."""
+        line = f'{{"task": "{task_id}", "pid": {os.getpid()}}}\n'.encode()
+        os.write(_JOURNAL.fd_for(self.root, action_id), line)
 
     def find(self, action_id: str, task_id: str) -> tuple[int | None, dict | None]:
         """(pid of the worker that began the task, its recorded result), each maybe None."""
@@ -234,18 +254,19 @@ class _Journal:
     """This worker's open journal file (one action at a time; batches are contiguous)."""
 
     def __init__(self) -> None:
-        self.directory: str | None = None
+        self.opened: tuple[str, str] | None = None  # (ledger root, action id)
         self.fd: int | None = None
 
-    def fd_for(self, directory: str) -> int:
-        if self.directory != directory or self.fd is None:
+    def fd_for(self, root: str, action_id: str) -> int:
+        if self.fd is None or self.opened != (root, action_id):
             if self.fd is not None:
                 os.close(self.fd)
                 self.fd = None
+            directory = os.path.join(root, action_id)
             os.makedirs(directory, mode=0o700, exist_ok=True)
             path = os.path.join(directory, f"{os.getpid()}.jsonl")
             self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            self.directory = directory
+            self.opened = (root, action_id)
         return self.fd
 
 
@@ -315,6 +336,11 @@ class _LedgerTask:
         self.action_id = action_id
         self.recovering = recovering
 
+    def __reduce__(self) -> tuple:
+        """Sent to a worker for every task: as a plain tuple, about half the bytes."""
+        return (_ledger_task, (self.func, self.ledger.root, self.task_id, self.action_id,
+                               self.recovering))
+
     def __call__(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         with _WORKER.lock:  # from here on, an orphaned worker finishes before it exits
             if _WORKER.parent_gone or os.getppid() != _WORKER.parent:
@@ -339,7 +365,7 @@ class _LedgerTask:
                     os._exit(0)
 
     def _run(self, args: tuple, kwargs: dict) -> t.Any:
-        self.ledger.record(self.action_id, {"task": self.task_id, "pid": os.getpid()})
+        self.ledger.claim(self.action_id, self.task_id)
         try:
             output = _jsonable(self.func(*args, **kwargs))
         except Exception as exc:
@@ -353,13 +379,18 @@ class _LedgerTask:
         return output
 
 
+def _ledger_task(func: t.Callable, root: str, task_id: str, action_id: str,
+                 recovering: bool) -> _LedgerTask:
+    return _LedgerTask(func, TaskLedger(root=root), task_id, action_id, recovering)
+
+
 class _Batch:
     """The futures of one action and what they returned so far."""
 
     def __init__(self, action_id: str, tasks: list[ComputeTask]):
         self.action_id = action_id
         self.tasks = tasks
-        self.task_ids = [str(uuid.uuid5(uuid.UUID(action_id), str(i))) for i in range(len(tasks))]
+        self.task_ids = task_ids(action_id, len(tasks))
         self.outputs: list[t.Any] = [None] * len(tasks)
         self.errors: dict[int, dict] = {}
         self.remaining = len(tasks)
@@ -399,14 +430,16 @@ class ComputeProvider:
     # -- the provider protocol ------------------------------------------------------------
 
     def run(self, request: dict) -> dict:
-        found = self._actions.existing(request)
+        _, body = check_request(request)
+        fingerprint = body_fingerprint(body)
+        found = self._actions.existing(request, fingerprint=fingerprint)
         if found is not None:
             return found
-        _, body = check_request(request)
         tasks = parse_tasks(body)
         submits = [self._submitter(task, f"task {i}") for i, task in enumerate(tasks)]
         document, created = self._actions.start(
-            request, display_status=f"Running {len(tasks)} task(s)"
+            request, display_status=f"Running {len(tasks)} task(s)",
+            checked_fingerprint=fingerprint,
         )
         if not created:
             return document
@@ -521,16 +554,17 @@ class ComputeProvider:
             return self._local_pool().submit(func, *task.args, **task.kwargs)
 
     def _task_done(self, batch: _Batch, index: int, future: cf.Future) -> None:
+        failure = None if future.cancelled() else future.exception()
         if future.cancelled():
             error: dict | None = {
                 "exception": "CancelledError",
                 "message": "canceled",
                 "traceback": "",
             }
-        elif isinstance(future.exception(), RecordedTaskError):
-            error = future.exception().error
-        elif future.exception() is not None:
-            error = _describe(future.exception())
+        elif isinstance(failure, RecordedTaskError):
+            error = failure.error
+        elif failure is not None:
+            error = _describe(failure)
         else:
             try:
                 output = _jsonable(future.result())
