@@ -389,8 +389,8 @@ def show_run(run_id: str, as_json: bool, db: str | None) -> None:
     if run.get("status") == "SUCCEEDED":
         click.echo("output:")
         _echo_json(details.get("output"))
-    elif failure_reason(run):
-        click.echo(f"{'reason:':<11}{failure_reason(run)}")
+    elif reason := failure_reason(run):
+        click.echo(f"{'reason:':<11}{reason}")
 
 
 @runs.command("logs", short_help="Print a run's log entries.")
@@ -532,8 +532,8 @@ def resume(as_json: bool, db: str | None, collections: dict | None, tokens: dict
         _echo_json(finals)
     elif not finals:
         click.echo("no unfinished runs")
-    for final in finals:
-        if not as_json:
+    else:
+        for final in finals:
             click.echo(f"run {final.get('run_id')} {final.get('status')}")
     succeeded = all(final.get("status") == "SUCCEEDED" for final in finals)
     click.get_current_context().exit(0 if succeeded else EXIT_RUN_FAILED)

@@ -111,8 +111,8 @@ class GladierBaseClient:
         self.flows_manager = flows_manager or self._make_flows_manager()
         self.compute_manager = compute_manager
         self._attach_managers()
-        if authorizers is not None and self.missing_authorizers:
-            missing = self.missing_authorizers
+        missing = self.missing_authorizers if authorizers is not None else []
+        if missing:
             raise AuthException(
                 f"The authorizers given do not cover: {', '.join(missing)}", missing
             )
@@ -164,6 +164,11 @@ class GladierBaseClient:
         self.flows_manager.set_storage(self.storage)
         if self.login_manager is not None:
             self.flows_manager.set_login_manager(self.login_manager)
+        self._fill_flows_manager_defaults()
+
+    def _fill_flows_manager_defaults(self) -> None:
+        """The client's group, subscription, flow/run options and title, where the flows
+        manager was not given its own."""
         if self.flows_manager.globus_group is None:
             self.flows_manager.globus_group = self.globus_group
         if self.flows_manager.subscription_id is None:
@@ -361,10 +366,16 @@ class GladierBaseClient:
             )
         combined = self.get_input() if use_defaults else {"input": {}}
         combined["input"].update((flow_input or {}).get("input", {}))
+        self._check_every_tool_input(combined)
+        manager = self._prepare_flows_manager()
+        return manager.run_flow(combined, **flow_kwargs)
+
+    def _check_every_tool_input(self, flow_input: dict) -> None:
+        """:meth:`check_input` for each tool, raising one error that names every gap."""
         problems = []
         for tool in self.tools:
             try:
-                self.check_input(tool, combined)
+                self.check_input(tool, flow_input)
             except MissingFlowInput as error:
                 problems.append(error)
         if len(problems) == 1:
@@ -372,8 +383,6 @@ class GladierBaseClient:
         if problems:
             raise MissingFlowInput("; ".join(str(p) for p in problems),
                                    [e for p in problems for e in p.errors])
-        manager = self._prepare_flows_manager()
-        return manager.run_flow(combined, **flow_kwargs)
 
     def get_status(self, run_id: str) -> dict:
         """The run document (Compute exceptions decoded on the Globus engine)."""

@@ -30,3 +30,17 @@ def config_section(tmp_path):
     from gladier.storage import GladierConfig
 
     return GladierConfig(tmp_path / "gladier" / "client.cfg").section("my_client")
+
+
+@pytest.fixture
+def engine(tmp_path, monkeypatch):
+    """A real embedded engine on a temporary database, with Waits scaled by 0.01.
+
+    Modules that need another engine (collections, a time scale of 1) define their own.
+    """
+    monkeypatch.setenv("GLADIER_TIME_SCALE", "0.01")
+    from gladier.engine import LocalEngine
+
+    local = LocalEngine(str(tmp_path / "runs.db"))
+    yield local
+    local.close()

@@ -12,20 +12,8 @@ from click.testing import CliRunner
 
 from gladier.cli import cli, main
 from gladier.ui import graph
+from sample_flows import CHOICE_FLOW, napping_for
 
-FLOW = {
-    "StartAt": "Prepare",
-    "States": {
-        "Prepare": {"Type": "Pass", "Parameters": {"n.$": "$.input.n"}, "ResultPath": "$.prep",
-                    "Next": "Decide"},
-        "Decide": {"Type": "Choice",
-                   "Choices": [{"Variable": "$.prep.n", "NumericGreaterThan": 2, "Next": "Nap"}],
-                   "Default": "Stop"},
-        "Nap": {"Type": "Wait", "Seconds": 2, "Next": "Done"},
-        "Stop": {"Type": "Fail", "Error": "TooSmall", "Cause": "n must be over 2"},
-        "Done": {"Type": "Pass", "End": True},
-    },
-}
 SCHEMA = {"type": "object", "required": ["input"],
           "properties": {"input": {"type": "object", "required": ["n"],
                                    "properties": {"n": {"type": "integer"}}}}}
@@ -39,7 +27,7 @@ def files(tmp_path, monkeypatch):
     paths = {"db": str(tmp_path / "runs.db"), "flow": str(tmp_path / "flow.json"),
              "big": str(tmp_path / "big.json"), "small": str(tmp_path / "small.json"),
              "schema": str(tmp_path / "schema.json"), "dir": tmp_path}
-    for key, value in (("flow", FLOW), ("big", {"input": {"n": 5}}),
+    for key, value in (("flow", CHOICE_FLOW), ("big", {"input": {"n": 5}}),
                        ("small", {"input": {"n": 1}}), ("schema", SCHEMA)):
         with open(paths[key], "w") as handle:
             json.dump(value, handle)
@@ -174,7 +162,7 @@ def test_run_of_an_invalid_definition_exits_2_listing_each_problem(files):
 
 def test_run_accepts_a_flow_document_with_its_input_schema(files):
     path = files["dir"] / "document.json"
-    path.write_text(json.dumps({"definition": FLOW, "input_schema": SCHEMA}))
+    path.write_text(json.dumps({"definition": CHOICE_FLOW, "input_schema": SCHEMA}))
     result = gladier("run", str(path), "--input", '{"input": {}}', "--db", files["db"])
     assert result.exit_code == 2
     assert "'n' is a required property" in result.stderr
@@ -230,8 +218,7 @@ def test_runs_show_of_a_waiting_run_lists_its_states_in_order(files):
     from gladier.engine import LocalEngine
 
     with LocalEngine(files["db"]) as engine:
-        flow = engine.create_flow({**FLOW, "States": {**FLOW["States"], "Nap": {
-            "Type": "Wait", "Seconds": 100000, "Next": "Done"}}})
+        flow = engine.create_flow(napping_for(100000))
         run_id = engine.run_flow(flow["id"], {"input": {"n": 5}})["run_id"]
         deadline = time.monotonic() + 30
         while engine.get_run(run_id)["details"].get("code") != "WaitStarted":
@@ -287,9 +274,7 @@ def test_resume_finishes_runs_left_unfinished_and_exits_0(files):
     from gladier.engine import LocalEngine
 
     engine = LocalEngine(files["db"])
-    slow = {**FLOW, "States": {**FLOW["States"], "Nap": {"Type": "Wait", "Seconds": 100,
-                                                          "Next": "Done"}}}  # 1 s when scaled
-    flow = engine.create_flow(slow)
+    flow = engine.create_flow(napping_for(100))  # 1 s when scaled
     run_id = engine.run_flow(flow["id"], {"input": {"n": 9}})["run_id"]
     engine.close()  # the process "stops" while the run is unfinished
     assert json.loads(gladier("runs", "show", run_id, "--json", "--db", files["db"]).stdout
@@ -307,7 +292,7 @@ def test_graph_prints_mermaid_coloured_by_a_run(files):
     run_id = _run_ids(files["db"])[0]
     plain = gladier("graph", files["flow"]).stdout
     assert plain.startswith("flowchart TD") and "classDef" not in plain
-    for name in FLOW["States"]:
+    for name in CHOICE_FLOW["States"]:
         assert f'"{name}<br/>' in plain
     coloured = gladier("graph", files["flow"], "--run", run_id, "--db", files["db"]).stdout
     ids = dict(re.findall(r'^\s+(s\d+)\W+"(\w+)<br/>', coloured, re.M))
@@ -342,7 +327,7 @@ def test_graph_writes_dot_to_a_file_chosen_by_suffix(files):
 def test_graph_svg_shows_every_state(files):
     result = gladier("graph", files["flow"], "--format", "svg")
     assert result.exit_code == 0 and "</svg>" in result.stdout
-    assert all(f">{name}</text>" in result.stdout for name in FLOW["States"])
+    assert all(f">{name}</text>" in result.stdout for name in CHOICE_FLOW["States"])
 
 
 def test_graph_svg_without_graphviz_says_how_to_install_it(files, monkeypatch):

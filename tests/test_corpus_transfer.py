@@ -28,6 +28,11 @@ def local_path(root: pathlib.Path, collection_path: str) -> pathlib.Path:
     return root / relative.strip("/")
 
 
+def located(collections: dict, location: dict) -> pathlib.Path:
+    """Where a sample input's ``{"id", "path"}`` location lives under its collection root."""
+    return local_path(collections[location["id"]], location["path"])
+
+
 def make_tree(directory: pathlib.Path) -> dict[str, str]:
     """A small directory tree with a nested folder; returns relative path -> content."""
     files = {"a.txt": "alpha", "b.dat": "bravo" * 100, "nested/c.txt": "charlie",
@@ -74,12 +79,11 @@ def run_example(engine: LocalEngine, name: str, body: dict | None = None) -> dic
 
 def test_simple_transfer_copies_a_directory_without_recursive(engine, collections):
     sample = load_example("simple")[2]
-    source = local_path(collections[sample["source"]["id"]], sample["source"]["path"])
+    source = located(collections, sample["source"])
     files = make_tree(source)
     run = run_example(engine, "simple")
     assert run["status"] == "SUCCEEDED", run["details"]
-    destination = local_path(collections[sample["destination"]["id"]],
-                             sample["destination"]["path"])
+    destination = located(collections, sample["destination"])
     assert tree(destination) == files
     assert tree(source) == files  # a copy leaves the source alone
     task = run["details"]["output"]["details"]
@@ -90,25 +94,23 @@ def test_simple_transfer_sample_input_uses_env_collections(tmp_path, monkeypatch
     sample = load_example("simple")[2]
     monkeypatch.setenv("GLADIER_LOCAL_COLLECTIONS",
                        json.dumps({cid: str(root) for cid, root in collections.items()}))
-    source = local_path(collections[sample["source"]["id"]], sample["source"]["path"])
+    source = located(collections, sample["source"])
     files = make_tree(source)
     with LocalEngine(str(tmp_path / "env.db"), time_scale=1.0) as engine:
         run = run_example(engine, "simple")
     assert run["status"] == "SUCCEEDED", run["details"]
-    assert tree(local_path(collections[sample["destination"]["id"]],
-                           sample["destination"]["path"])) == files
+    assert tree(located(collections, sample["destination"])) == files
 
 
 def test_move_moves_a_directory_and_removes_the_source(engine, collections):
     sample = load_example("move")[2]
-    source = local_path(collections[sample["source"]["id"]], sample["source"]["path"])
+    source = located(collections, sample["source"])
     files = make_tree(source)
     run = run_example(engine, "move")
     assert run["status"] == "SUCCEEDED", run["details"]
     output = run["details"]["output"]
     assert output["FlowResult"] == {"message": "Move operation complete"}
-    destination = local_path(collections[sample["destination"]["id"]],
-                             sample["destination"]["path"])
+    destination = located(collections, sample["destination"])
     assert tree(destination) == files
     assert not source.exists()
 
@@ -129,10 +131,9 @@ def test_move_puts_a_file_inside_an_existing_destination_directory(engine, colle
 
 def test_move_refuses_a_directory_onto_a_file(engine, collections):
     sample = load_example("move")[2]
-    source = local_path(collections[sample["source"]["id"]], sample["source"]["path"])
+    source = located(collections, sample["source"])
     files = make_tree(source)
-    destination = local_path(collections[sample["destination"]["id"]],
-                             sample["destination"]["path"])
+    destination = located(collections, sample["destination"])
     destination.write_text("a file, not a directory")
     run = run_example(engine, "move")
     assert run["status"] == "FAILED"
@@ -142,17 +143,15 @@ def test_move_refuses_a_directory_onto_a_file(engine, collections):
 
 def test_two_hop_duplicates_through_the_intermediate_and_cleans_it(engine, collections):
     sample = load_example("two_hop")[2]
-    source = local_path(collections[sample["source"]["id"]], sample["source"]["path"])
+    source = located(collections, sample["source"])
     files = make_tree(source)
-    intermediate = local_path(collections[sample["intermediate"]["id"]],
-                              sample["intermediate"]["path"])
+    intermediate = located(collections, sample["intermediate"])
     intermediate.mkdir(parents=True)
     run = run_example(engine, "two_hop")
     assert run["status"] == "SUCCEEDED", run["details"]
     output = run["details"]["output"]
     assert output["FlowResult"] == {"message": "Two Stage Transfer complete"}
-    destination = local_path(collections[sample["destination"]["id"]],
-                             sample["destination"]["path"])
+    destination = located(collections, sample["destination"])
     assert tree(destination) == files
     assert tree(source) == files
     # the data went through <intermediate>/<run_id>/, which the flow deleted afterwards
@@ -163,7 +162,7 @@ def test_two_hop_duplicates_through_the_intermediate_and_cleans_it(engine, colle
 
 def test_two_hop_needs_an_existing_intermediate_directory(engine, collections):
     sample = load_example("two_hop")[2]
-    make_tree(local_path(collections[sample["source"]["id"]], sample["source"]["path"]))
+    make_tree(located(collections, sample["source"]))
     run = run_example(engine, "two_hop")
     assert run["status"] == "FAILED"
     assert run["details"]["details"]["state_name"] == "FailIntermediateMustBeDir"
@@ -171,12 +170,11 @@ def test_two_hop_needs_an_existing_intermediate_directory(engine, collections):
 
 def test_transfer_share_copies_and_grants_read_access(engine, collections):
     sample = load_example("transfer_share")[2]
-    source = local_path(collections[sample["source"]["id"]], sample["source"]["path"])
+    source = located(collections, sample["source"])
     files = make_tree(source)
     run = run_example(engine, "transfer_share")
     assert run["status"] == "SUCCEEDED", run["details"]
-    destination = local_path(collections[sample["destination"]["id"]],
-                             sample["destination"]["path"])
+    destination = located(collections, sample["destination"])
     assert tree(destination) == files
     output = run["details"]["output"]
     assert output["DestinationInfo"]["details"]["entity_type"] == "GCSv5_guest_collection"
@@ -192,7 +190,7 @@ def test_transfer_share_copies_and_grants_read_access(engine, collections):
 def test_transfer_share_refuses_a_destination_that_is_not_a_guest_collection(tmp_path,
                                                                               collections):
     sample = load_example("transfer_share")[2]
-    make_tree(local_path(collections[sample["source"]["id"]], sample["source"]["path"]))
+    make_tree(located(collections, sample["source"]))
     mapping = {cid: str(root) for cid, root in collections.items()}
     mapping[sample["destination"]["id"]] = {
         "root": mapping[sample["destination"]["id"]], "entity_type": "GCSv5_mapped_collection"}
@@ -201,21 +199,19 @@ def test_transfer_share_refuses_a_destination_that_is_not_a_guest_collection(tmp
         run = run_example(engine, "transfer_share")
     assert run["status"] == "FAILED"
     assert run["details"]["details"]["state_name"] == "FailBadDestinationCollectionType"
-    assert not local_path(collections[sample["destination"]["id"]],
-                          sample["destination"]["path"]).exists()
+    assert not located(collections, sample["destination"]).exists()
 
 
 def test_looping_batched_move_loops_until_the_source_is_empty(engine, collections):
     sample = load_example("looping_batched_move")[2]
-    source = local_path(collections[sample["source"]["id"]], sample["source"]["path"])
+    source = located(collections, sample["source"])
     source.mkdir(parents=True)
     count = 230  # the flow lists 100 entries per batch: three batches, then an empty list
     for index in range(count):
         (source / f"file{index:03d}.txt").write_text(str(index))
     run = run_example(engine, "looping_batched_move")
     assert run["status"] == "SUCCEEDED", run["details"]
-    destination = local_path(collections[sample["destination"]["id"]],
-                             sample["destination"]["path"])
+    destination = located(collections, sample["destination"])
     assert tree(destination) == {f"file{index:03d}.txt": str(index) for index in range(count)}
     assert list(source.iterdir()) == []
     entries = engine.get_run_logs(run["run_id"])["entries"]
@@ -229,7 +225,7 @@ def test_looping_batched_move_fails_on_a_subdirectory_as_the_service_does(engine
                                                                           collections):
     """The flow's Delete sets no ``recursive``; Transfer refuses to delete a directory then."""
     sample = load_example("looping_batched_move")[2]
-    source = local_path(collections[sample["source"]["id"]], sample["source"]["path"])
+    source = located(collections, sample["source"])
     make_tree(source)
     run = run_example(engine, "looping_batched_move")
     assert run["status"] == "FAILED"

@@ -8,16 +8,14 @@ Provider Interface asks: the same request_id returns the existing action.
 import hashlib
 import json
 import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 
 import pytest
 
 from gladier.engine import LocalEngine
 from gladier.exc import ActionProviderError
+from killed_child import run_and_kill
 
 URL = "https://provider.example.org/file-backed"
 FLOW = {
@@ -102,23 +100,8 @@ def journaled_codes(db, run_id):
 def start_and_kill(tmp_path, kill_when):
     db = str(tmp_path / "engine.db")
     script = CHILD.format(tests=os.path.dirname(__file__), db=db, workdir=str(tmp_path))
-    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                             text=True)
-    try:
-        run_id = child.stdout.readline().strip()
-        assert run_id, "the child process did not start a run"
-        deadline = time.time() + 30
-        while not kill_when(db, run_id, FileProvider(str(tmp_path))):
-            assert time.time() < deadline, "the run never reached the kill point"
-            assert child.poll() is None, "the child process died on its own"
-            time.sleep(0.01)
-        child.send_signal(signal.SIGKILL)
-        child.wait(10)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait(10)
-        child.stdout.close()
+    run_id = run_and_kill(
+        script, lambda run_id: kill_when(db, run_id, FileProvider(str(tmp_path))))
     return db, run_id
 
 

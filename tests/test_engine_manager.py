@@ -4,7 +4,6 @@ import time
 
 import pytest
 
-from gladier.engine import LocalEngine
 from gladier.engine.manager import LocalFlowsManager
 from gladier.exc import StateOutputNotFound
 
@@ -18,13 +17,6 @@ DEFINITION = {
                  "End": True},
     },
 }
-
-
-@pytest.fixture
-def engine(tmp_path):
-    eng = LocalEngine(str(tmp_path / "engine.db"), time_scale=0.01)
-    yield eng
-    eng.close()
 
 
 @pytest.fixture

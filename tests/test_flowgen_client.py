@@ -83,17 +83,17 @@ def tools_module(tmp_path, monkeypatch):
     sys.modules.pop("sample_tools", None)
 
 
-def tar_state(state_name, input_prefix=""):
+def compute_state(state_name, function_id_input, *, exception_on_failure):
+    """The generated Action state of a compute tool whose function id is in the input."""
     return {
-        "Comment": "Archive tar_input.",
         "Type": "Action",
         "ActionUrl": "https://compute.actions.globus.org",
-        "ExceptionOnActionFailure": True,
+        "ExceptionOnActionFailure": exception_on_failure,
         "Parameters": {
             "tasks": [
                 {
                     "endpoint.$": "$.input.compute_endpoint",
-                    "function.$": "$.input.tar_function_id",
+                    "function.$": f"$.input.{function_id_input}",
                     "payload.$": "$.input",
                 }
             ]
@@ -101,6 +101,11 @@ def tar_state(state_name, input_prefix=""):
         "ResultPath": f"$.{state_name}",
         "WaitTime": 300,
     }
+
+
+def tar_state(state_name):
+    return {"Comment": "Archive tar_input.",
+            **compute_state(state_name, "tar_function_id", exception_on_failure=True)}
 
 
 def test_client_chains_tools_in_order_with_docstring_comment(tools_module):
@@ -116,23 +121,8 @@ def test_client_chains_tools_in_order_with_docstring_comment(tools_module):
         "StartAt": "Tar",
         "States": {
             "Tar": {**tar_state("Tar"), "Next": "Untar"},
-            "Untar": {
-                "Type": "Action",
-                "ActionUrl": "https://compute.actions.globus.org",
-                "ExceptionOnActionFailure": False,
-                "Parameters": {
-                    "tasks": [
-                        {
-                            "endpoint.$": "$.input.compute_endpoint",
-                            "function.$": "$.input.untar_function_id",
-                            "payload.$": "$.input",
-                        }
-                    ]
-                },
-                "ResultPath": "$.Untar",
-                "WaitTime": 300,
-                "End": True,
-            },
+            "Untar": {**compute_state("Untar", "untar_function_id", exception_on_failure=False),
+                      "End": True},
         },
     }
     assert_flows_schema_valid(flow)

@@ -26,17 +26,6 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
 
 
 @pytest.fixture
-def engine(tmp_path, monkeypatch):
-    """A real embedded engine on a temporary database, with Waits scaled down."""
-    monkeypatch.setenv("GLADIER_TIME_SCALE", "0.01")
-    from gladier.engine import LocalEngine
-
-    local = LocalEngine(str(tmp_path / "runs.db"))
-    yield local
-    local.close()
-
-
-@pytest.fixture
 def no_graphviz(monkeypatch, tmp_path):
     """A PATH on which Graphviz's dot cannot be found."""
     monkeypatch.setenv("PATH", str(tmp_path))

@@ -15,24 +15,11 @@ from rich.console import Console
 from gladier.exc import EngineError
 from gladier.ui import progress
 from gladier.ui.progress import JupyterRenderer, LineRenderer, TerminalRenderer
+from sample_flows import CHOICE_FLOW, napping_for
 
-FLOW = {
-    "StartAt": "Prepare",
-    "States": {
-        "Prepare": {"Type": "Pass", "Parameters": {"n.$": "$.input.n"}, "ResultPath": "$.prep",
-                    "Next": "Decide"},
-        "Decide": {"Type": "Choice",
-                   "Choices": [{"Variable": "$.prep.n", "NumericGreaterThan": 2, "Next": "Nap"}],
-                   "Default": "Stop"},
-        "Nap": {"Type": "Wait", "Seconds": 2, "Next": "Done"},
-        "Stop": {"Type": "Fail", "Error": "TooSmall", "Cause": "n must be over 2"},
-        "Done": {"Type": "Pass", "End": True},
-    },
-}
 
 #: The same flow, waiting 1 s at Nap at the tests' time scale (0.01).
-SLOW_FLOW = {**FLOW, "States": {**FLOW["States"], "Nap": {"Type": "Wait", "Seconds": 100,
-                                                          "Next": "Done"}}}
+SLOW_FLOW = napping_for(100)
 
 RUN_ID = "0d9a3d34-4a0b-4f1f-9b44-1b6a2c3d4e5f"
 
@@ -61,17 +48,6 @@ FAILED_RUN = {
                 "details": {"state_name": "Stop", "exception": "TooSmall",
                             "cause": "n must be over 2"}},
 }
-
-
-@pytest.fixture
-def engine(tmp_path, monkeypatch):
-    """A real embedded engine on a temporary database, with Waits scaled down."""
-    monkeypatch.setenv("GLADIER_TIME_SCALE", "0.01")
-    from gladier.engine import LocalEngine
-
-    local = LocalEngine(str(tmp_path / "runs.db"))
-    yield local
-    local.close()
 
 
 def test_line_renderer_prints_one_timestamped_line_per_event():
@@ -196,7 +172,7 @@ def test_choose_renderer_can_be_forced_by_environment(monkeypatch):
 
 
 def test_follow_shows_a_real_run_event_by_event(engine):
-    flow = engine.create_flow(FLOW, title="progress test")
+    flow = engine.create_flow(CHOICE_FLOW, title="progress test")
     run = engine.run_flow(flow["id"], {"input": {"n": 5}})
     out = io.StringIO()
     final = progress.follow(engine, run["run_id"], renderer=LineRenderer(file=out), timeout=30)
@@ -214,7 +190,7 @@ def test_follow_shows_a_real_run_event_by_event(engine):
 
 
 def test_follow_of_a_finished_run_replays_its_log(engine):
-    flow = engine.create_flow(FLOW)
+    flow = engine.create_flow(CHOICE_FLOW)
     run = engine.run_flow(flow["id"], {"input": {"n": 1}})
     engine.wait(run["run_id"], timeout=30)
     out = io.StringIO()
@@ -337,7 +313,7 @@ def test_jupyter_renderer_redraws_the_flow_coloured_as_the_run_moves():
         shown.append(obj._repr_html_())
         return Handle()
 
-    renderer = JupyterRenderer(display=display, definition=FLOW)
+    renderer = JupyterRenderer(display=display, definition=CHOICE_FLOW)
     for entry in ENTRIES[:2]:
         renderer.entry(entry)
     assert 'xlink:title="Prepare: running"' in shown[-1]
@@ -355,12 +331,13 @@ def test_jupyter_renderer_leaves_out_the_graph_of_very_large_flows():
               for i in range(progress.MAX_LIVE_GRAPH_STATES + 1)}
     big = {"StartAt": "S0", "States": states}
     assert JupyterRenderer(display=lambda obj, display_id: None, definition=big).definition is None
-    assert JupyterRenderer(display=lambda obj, display_id: None, definition=FLOW).definition is FLOW
+    renderer = JupyterRenderer(display=lambda obj, display_id: None, definition=CHOICE_FLOW)
+    assert renderer.definition is CHOICE_FLOW
 
 
 def test_follow_without_a_renderer_picks_one_for_where_it_runs(engine, monkeypatch, capsys):
     monkeypatch.setenv(progress.RENDERER_ENV, "plain")
-    flow = engine.create_flow(FLOW)
+    flow = engine.create_flow(CHOICE_FLOW)
     run_id = engine.run_flow(flow["id"], {"input": {"n": 5}})["run_id"]
     assert progress.follow(engine, run_id, timeout=30)["status"] == "SUCCEEDED"
     last = capsys.readouterr().out.splitlines()[-1]

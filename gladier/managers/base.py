@@ -42,7 +42,29 @@ def describe_run(run: dict) -> str:
     return f"[{run.get('status')}] {reason}".rstrip()
 
 
-class BaseFlowsManager:
+class ServiceManager:
+    """A manager the client hands its config storage and login manager to.
+
+    A manager built with its own ``storage`` or ``login_manager`` keeps them: the client's
+    are only used where none was given (or ``replace`` is true).
+    """
+
+    def __init__(self, *, login_manager: t.Any = None, storage: t.Any = None) -> None:
+        self.login_manager = login_manager
+        self.storage = storage
+
+    def set_storage(self, storage: t.Any, replace: bool = False) -> None:
+        """Use ``storage`` unless one is set already (or ``replace`` is true)."""
+        if self.storage is None or replace:
+            self.storage = storage
+
+    def set_login_manager(self, login_manager: t.Any, replace: bool = False) -> None:
+        """Use ``login_manager`` unless one is set already (or ``replace`` is true)."""
+        if self.login_manager is None or replace:
+            self.login_manager = login_manager
+
+
+class BaseFlowsManager(ServiceManager):
     """Deploys a client's flow definition, runs it and reports on runs.
 
     The client sets ``flow_definition``, ``flow_schema``, ``flow_title``, ``storage`` (its
@@ -75,18 +97,7 @@ class BaseFlowsManager:
         self.redeploy_on_404 = redeploy_on_404
         self.flow_kwargs = dict(flow_kwargs or {})
         self.run_kwargs = dict(run_kwargs or {})
-        self.login_manager = login_manager
-        self.storage = storage
-
-    def set_storage(self, storage: t.Any, replace: bool = False) -> None:
-        """Use ``storage`` unless one is set already (or ``replace`` is true)."""
-        if self.storage is None or replace:
-            self.storage = storage
-
-    def set_login_manager(self, login_manager: t.Any, replace: bool = False) -> None:
-        """Use ``login_manager`` unless one is set already (or ``replace`` is true)."""
-        if self.login_manager is None or replace:
-            self.login_manager = login_manager
+        super().__init__(login_manager=login_manager, storage=storage)
 
     def get_scopes(self) -> list[str]:
         """Scopes this manager needs a login for (empty for the embedded engine)."""

@@ -15,11 +15,12 @@ from globus_sdk.scopes import ComputeScopes
 from gladier.exc import ConfigException, FunctionObsolete, RegistrationException
 from gladier.flowgen.functions import get_compute_functions
 from gladier.flowgen.naming import function_checksum_key, function_id_key
+from gladier.managers.base import ServiceManager
 
 log = logging.getLogger(__name__)
 
 
-class ComputeManager:
+class ComputeManager(ServiceManager):
     """Keeps every compute function registered and its id in the client's storage.
 
     :param auto_registration: register new or changed functions; when false, raise
@@ -29,16 +30,7 @@ class ComputeManager:
     def __init__(self, *, auto_registration: bool = True, login_manager: t.Any = None,
                  storage: t.Any = None) -> None:
         self.auto_registration = auto_registration
-        self.login_manager = login_manager
-        self.storage = storage
-
-    def set_storage(self, storage: t.Any, replace: bool = False) -> None:
-        if self.storage is None or replace:
-            self.storage = storage
-
-    def set_login_manager(self, login_manager: t.Any, replace: bool = False) -> None:
-        if self.login_manager is None or replace:
-            self.login_manager = login_manager
+        super().__init__(login_manager=login_manager, storage=storage)
 
     def get_scopes(self) -> list[str]:
         return [str(ComputeScopes.all)]

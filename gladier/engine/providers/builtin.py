@@ -20,6 +20,7 @@ import typing as t
 
 from gladier.engine.providers.actions import ActionTable, ResultStore, bad_request, check_request
 from gladier.engine.providers.base import FAILED, SUCCEEDED, TERMINAL
+from gladier.engine.providers.synchronous import SynchronousProvider
 from gladier.exc import ExpressionError, PathError
 
 log = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ def _expression_requests(body: dict) -> list[tuple[str, dict, str]]:
     return parsed
 
 
-class ExpressionEvalProvider:
+class ExpressionEvalProvider(SynchronousProvider):
     """The expression evaluation provider (synchronous: ``run`` returns the final status)."""
 
     def __init__(self, *, store: ResultStore | None = None):
@@ -182,15 +183,3 @@ class ExpressionEvalProvider:
                 }
                 break
         return self._actions.start(request, status=status, details=details)[0]
-
-    def status(self, action_id: str) -> dict:
-        return self._actions.get(action_id)
-
-    def cancel(self, action_id: str) -> dict:
-        return self._actions.get(action_id)
-
-    def release(self, action_id: str) -> dict:
-        return self._actions.release(action_id)
-
-    def add_done_callback(self, action_id: str, callback: t.Callable[[dict], None]) -> None:
-        self._actions.add_done_callback(action_id, callback)

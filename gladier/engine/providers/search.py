@@ -16,15 +16,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import typing as t
 import uuid
 
 from gladier.engine.providers.actions import ActionTable, ResultStore, bad_request, check_request
 from gladier.engine.providers.base import SUCCEEDED
+from gladier.engine.providers.synchronous import SynchronousProvider
 from gladier.engine.timing import now_iso
-
-SEARCH_INGEST_URL = "https://actions.globus.org/search/ingest"
-SEARCH_DELETE_URL = "https://actions.globus.org/search/delete"
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS search_entries ("
@@ -114,7 +111,7 @@ def _ingest_entry(body: dict) -> dict:
     return {"subject": subject, "visible_to": visible_to, "content": content, "id": entry_id}
 
 
-class SearchActionProvider:
+class SearchActionProvider(SynchronousProvider):
     """``ingest`` or ``delete`` on the local index; each action finishes in ``run``."""
 
     def __init__(self, index: LocalSearchIndex, route: str, *,
@@ -135,18 +132,6 @@ class SearchActionProvider:
             else self._delete(index_id, body)
         document, _ = self._actions.start(request, status=SUCCEEDED, details=details)
         return document
-
-    def status(self, action_id: str) -> dict:
-        return self._actions.get(action_id)
-
-    def cancel(self, action_id: str) -> dict:
-        return self._actions.get(action_id)  # already finished: Search cannot cancel
-
-    def release(self, action_id: str) -> dict:
-        return self._actions.release(action_id)
-
-    def add_done_callback(self, action_id: str, callback: t.Callable[[dict], None]) -> None:
-        self._actions.add_done_callback(action_id, callback)
 
     def _ingest(self, index_id: str, body: dict) -> dict:
         self.index.ingest(index_id, _ingest_entry(body))

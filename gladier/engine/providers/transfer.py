@@ -76,6 +76,14 @@ class TransferFailed(Exception):
         super().__init__(message)
 
 
+class _RouteFailed(Exception):
+    """A synchronous route (ls, stat...) ends FAILED with these Transfer-style error details."""
+
+    def __init__(self, details: dict):
+        super().__init__(details["message"])
+        self.details = details
+
+
 class _Canceled(Exception):
     pass
 
@@ -324,7 +332,10 @@ class TransferActionProvider:
             return self._start_job(
                 request, _parse_transfer(body) if self.route == "transfer" else _parse_delete(body)
             )
-        status, details = getattr(self, f"_{self.route}")(body)
+        try:
+            status, details = getattr(self, f"_{self.route}")(body)
+        except _RouteFailed as failed:
+            status, details = FAILED, failed.details
         document, _ = self._actions.start(request, status=status, details=details)
         return document
 
@@ -611,10 +622,14 @@ class TransferActionProvider:
 
     # -- synchronous routes: (status, details) ----------------------------------------------
 
-    def _endpoint_and_path(self, body: dict, *, path_required: bool = True) -> tuple[str, str]:
+    def _endpoint(self, body: dict) -> str:
         endpoint = body.get("endpoint_id", body.get("endpoint"))
         if not isinstance(endpoint, str) or not endpoint:
             raise bad_request(f"'{self.route}' needs 'endpoint_id' (a collection id)")
+        return endpoint
+
+    def _endpoint_and_path(self, body: dict, *, path_required: bool = True) -> tuple[str, str]:
+        endpoint = self._endpoint(body)
         path = body.get("path")
         if path is None and not path_required:
             path = "/~/"
@@ -625,16 +640,22 @@ class TransferActionProvider:
     def _resource(self, endpoint: str, operation: str) -> str:
         return f"/operation/endpoint/{endpoint}/{operation}"
 
+    def _resolve(self, endpoint: str, path: str, resource: str) -> str:
+        """The local path, or the route fails with EndpointPermissionDenied."""
+        try:
+            return self.collections.resolve(endpoint, path)
+        except PathRefused as exc:
+            raise _RouteFailed(
+                _error_details("EndpointPermissionDenied", str(exc), resource)
+            ) from None
+
     def _ls(self, body: dict) -> tuple[str, dict]:
         endpoint, path = self._endpoint_and_path(body, path_required=False)
         limit, offset = body.get("limit", 100000), body.get("offset", 0)
         if not isinstance(limit, int) or not isinstance(offset, int) or limit < 0 or offset < 0:
             raise bad_request("'limit' and 'offset' must be non-negative integers")
         resource = self._resource(endpoint, "ls")
-        try:
-            local = self.collections.resolve(endpoint, path)
-        except PathRefused as exc:
-            return FAILED, _error_details("EndpointPermissionDenied", str(exc), resource)
+        local = self._resolve(endpoint, path, resource)
         if not os.path.exists(local):
             return FAILED, _error_details(
                 "ClientError.NotFound", f"Directory '{path}' not found", resource
@@ -674,10 +695,7 @@ class TransferActionProvider:
     def _stat(self, body: dict) -> tuple[str, dict]:
         endpoint, path = self._endpoint_and_path(body)
         resource = self._resource(endpoint, "stat")
-        try:
-            local = self.collections.resolve(endpoint, path)
-        except PathRefused as exc:
-            return FAILED, _error_details("EndpointPermissionDenied", str(exc), resource)
+        local = self._resolve(endpoint, path, resource)
         if not os.path.exists(local):
             return SUCCEEDED, _error_details(
                 "NotFound", f"Path not found: '{path}' on collection {endpoint}", resource
@@ -687,11 +705,9 @@ class TransferActionProvider:
     def _mkdir(self, body: dict) -> tuple[str, dict]:
         endpoint, path = self._endpoint_and_path(body)
         resource = self._resource(endpoint, "mkdir")
+        local = self._resolve(endpoint, path, resource)
         try:
-            local = self.collections.resolve(endpoint, path)
             os.mkdir(local)
-        except PathRefused as exc:
-            return FAILED, _error_details("EndpointPermissionDenied", str(exc), resource)
         except FileExistsError:
             return FAILED, _error_details(
                 "ExternalError.MkdirFailed.Exists", f"Path already exists: '{path}'", resource
@@ -713,15 +729,10 @@ class TransferActionProvider:
         }
 
     def _collection_info(self, body: dict) -> tuple[str, dict]:
-        endpoint = body.get("endpoint_id", body.get("endpoint"))
-        if not isinstance(endpoint, str) or not endpoint:
-            raise bad_request("'collection_info' needs 'endpoint_id' (a collection id)")
-        return SUCCEEDED, self.collections.info(endpoint)
+        return SUCCEEDED, self.collections.info(self._endpoint(body))
 
     def _manage_permission(self, body: dict) -> tuple[str, dict]:
-        endpoint = body.get("endpoint_id", body.get("endpoint"))
-        if not isinstance(endpoint, str) or not endpoint:
-            raise bad_request("'manage_permission' needs 'endpoint_id' (a collection id)")
+        endpoint = self._endpoint(body)
         operation = str(body.get("operation", "CREATE")).upper()
         resource = f"/endpoint/{endpoint}/access"
         rules = self.service.permissions
@@ -765,10 +776,7 @@ class TransferActionProvider:
         if principal_type in ("identity", "group") and not principal:
             raise bad_request(f"'principal' (the {principal_type} id) is required")
         _, path = self._endpoint_and_path(body)
-        try:
-            local = self.collections.resolve(endpoint, path)
-        except PathRefused as exc:
-            return FAILED, _error_details("EndpointPermissionDenied", str(exc), resource)
+        local = self._resolve(endpoint, path, resource)
         if not os.path.exists(local):
             return FAILED, _error_details(
                 "ClientError.NotFound", f"Path '{path}' not found", resource

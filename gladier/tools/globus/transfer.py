@@ -31,7 +31,22 @@ class TransferItem:
         }
 
 
-class Transfer(ActionState):
+class _NotifyingTask(ActionState):
+    """A Transfer task that can email its owner when it succeeds, fails or needs a person."""
+
+    notify_on_succeeded: t.Optional[t.Union[bool, str]] = None
+    notify_on_failed: t.Optional[t.Union[bool, str]] = None
+    notify_on_inactive: t.Optional[t.Union[bool, str]] = None
+
+    def notify_parameters(self) -> t.Dict[str, t.Any]:
+        return {
+            "notify_on_succeeded": self.notify_on_succeeded,
+            "notify_on_failed": self.notify_on_failed,
+            "notify_on_inactive": self.notify_on_inactive,
+        }
+
+
+class Transfer(_NotifyingTask):
     """Transfer ``transfer_items`` (a list, or a ``$.`` path to one) between two collections."""
 
     action_url: t.Optional[str] = TRANSFER_ACTION_URL
@@ -40,9 +55,6 @@ class Transfer(ActionState):
     transfer_items: t.Union[t.List[TransferItem], str, None] = None
     label: t.Optional[str] = None
     sync_level: t.Optional[t.Union[str, int]] = None
-    notify_on_succeeded: t.Optional[t.Union[bool, str]] = None
-    notify_on_failed: t.Optional[t.Union[bool, str]] = None
-    notify_on_inactive: t.Optional[t.Union[bool, str]] = None
 
     def get_parameters(self) -> t.Dict[str, t.Any]:
         items = self.transfer_items if self.transfer_items is not None else [TransferItem()]
@@ -52,13 +64,11 @@ class Transfer(ActionState):
             "DATA": items,
             "label": self.label,
             "sync_level": self.sync_level,
-            "notify_on_succeeded": self.notify_on_succeeded,
-            "notify_on_failed": self.notify_on_failed,
-            "notify_on_inactive": self.notify_on_inactive,
+            **self.notify_parameters(),
         }
 
 
-class TransferDelete(ActionState):
+class TransferDelete(_NotifyingTask):
     """Delete ``items`` (paths, or a ``$.`` path to a list of ``{"path": ...}``) on a collection."""
 
     action_url: t.Optional[str] = TRANSFER_DELETE_ACTION_URL
@@ -68,9 +78,6 @@ class TransferDelete(ActionState):
     ignore_missing: t.Optional[t.Union[bool, str]] = None
     interpret_globs: t.Optional[t.Union[bool, str]] = None
     label: t.Optional[str] = None
-    notify_on_succeeded: t.Optional[t.Union[bool, str]] = None
-    notify_on_failed: t.Optional[t.Union[bool, str]] = None
-    notify_on_inactive: t.Optional[t.Union[bool, str]] = None
 
     def get_parameters(self) -> t.Dict[str, t.Any]:
         if isinstance(self.items, str):
@@ -84,7 +91,5 @@ class TransferDelete(ActionState):
             "ignore_missing": self.ignore_missing,
             "interpret_globs": self.interpret_globs,
             "label": self.label,
-            "notify_on_succeeded": self.notify_on_succeeded,
-            "notify_on_failed": self.notify_on_failed,
-            "notify_on_inactive": self.notify_on_inactive,
+            **self.notify_parameters(),
         }

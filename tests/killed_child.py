@@ -1,0 +1,36 @@
+"""A crash of a real engine: a child Python process SIGKILLed at a chosen moment."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import typing as t
+
+
+def run_and_kill(script: str, kill_when: t.Callable[[str], bool], *,
+                 timeout: float = 30) -> str:
+    """Run ``script`` in a new interpreter, read the first line it prints (a run id, say),
+    and SIGKILL the process as soon as ``kill_when(first_line)`` is true.
+
+    Returns the first line. Fails the test if the child prints nothing, dies on its own
+    or never reaches the kill point within ``timeout`` seconds.
+    """
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        first_line = child.stdout.readline().strip()
+        assert first_line, "the child process printed nothing"
+        deadline = time.time() + timeout
+        while not kill_when(first_line):
+            assert time.time() < deadline, "the child never reached the kill point"
+            assert child.poll() is None, "the child process died on its own"
+            time.sleep(0.01)
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+        child.stdout.close()
+    return first_line
