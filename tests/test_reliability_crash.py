@@ -30,6 +30,7 @@ from gladier.engine import LocalEngine
 from gladier.engine.providers.compute import _process_running
 from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
 from gladier.exc import ActionProviderError
+from killed_child import run_and_kill
 
 SEED = 20261123
 CHAINS = 10
@@ -294,18 +295,9 @@ def test_orphaned_pool_workers_exit_once_their_engine_is_killed(tmp_path):
     db, workdir = str(tmp_path / "engine.db"), str(tmp_path)
     script = CHILD.format(tests=os.path.dirname(__file__), db=db, workdir=workdir,
                           start=True)
-    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                             text=True)
-    try:
-        assert child.stdout.readline().strip() == "ready"
-        deadline = time.monotonic() + 30
-        while len(_lines(f"{workdir}/begun.log")) < RUNS_PER_CHAIN:
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
-        child.send_signal(signal.SIGKILL)
-        child.wait(10)
-    finally:
-        child.stdout.close()
+    first_line = run_and_kill(
+        script, lambda ready: len(_lines(f"{workdir}/begun.log")) >= RUNS_PER_CHAIN)
+    assert first_line == "ready"
     workers = {int(line.split()[1]) for line in _lines(f"{workdir}/begun.log")}
     deadline = time.monotonic() + 10
     while any(_process_running(pid) for pid in workers):
