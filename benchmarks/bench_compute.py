@@ -13,7 +13,7 @@ process pool of the same size (the provider's default: one worker per CPU).
 Repeats alternate the sides; the figure is the median of the per-pair ratios.
 Goal: the flow takes <= 1.2x the raw executor.
 
-    python benchmarks/bench_compute.py [--tasks 1000] [--repeats 7]
+    python benchmarks/bench_compute.py [--tasks 1000] [--repeats 15]
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def time_actions(provider, endpoint: str, function_id: str, tasks: int, tag: str
 def main(argv: list[str] | None = None) -> Result:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args(argv)
 
     from gladier.engine import LocalEngine

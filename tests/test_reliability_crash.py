@@ -197,7 +197,11 @@ def _trigger(rng: random.Random, db: str, workdir: str):
         if kind == "transition":
             return len(_journal(db)[0]) >= entries
         if not seen:
-            if kind == "compute" and len(_lines(os.path.join(workdir, "begun.log"))) > begun or kind == "wait" and _journal(db)[0].count("WaitStarted") > waits:
+            if kind == "compute":
+                started = len(_lines(os.path.join(workdir, "begun.log"))) > begun
+            else:
+                started = _journal(db)[0].count("WaitStarted") > waits
+            if started:
                 seen.append(time.monotonic())
             return False
         return time.monotonic() - seen[0] >= delay

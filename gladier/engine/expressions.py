@@ -632,11 +632,14 @@ class _Evaluator:
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
                     size = len(seq) * max(times, 0)
-                    limit = MAX_STRING_LENGTH if isinstance(seq, str) else MAX_COLLECTION_LENGTH
+                    if isinstance(seq, str):
+                        limit, limit_name = MAX_STRING_LENGTH, "MAX_STRING_LENGTH"
+                    else:
+                        limit, limit_name = MAX_COLLECTION_LENGTH, "MAX_COLLECTION_LENGTH"
                     if size > limit:
                         raise self.fail(
                             f"refused: repeating {_type_name(seq)} {times} times gives {size} "
-                            f"items, beyond {'MAX_STRING_LENGTH' if isinstance(seq, str) else 'MAX_COLLECTION_LENGTH'} ({limit})"
+                            f"items, beyond {limit_name} ({limit})"
                         )
                     if not isinstance(seq, str):
                         _check_deep_size(seq, max(times, 0), f"repeating {_type_name(seq)}")
