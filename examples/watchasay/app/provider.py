@@ -2,7 +2,8 @@
 
 The toolkit's Flask blueprint declares the Action Provider routes under /skeleton,
 authenticates, validates requests against schema.json and hands valid ones to the
-callbacks of WatchasayProvider, which keeps every action in an ActionStore.
+callbacks of WatchasayProvider, which keeps every action in an ActionStore until it is
+released, or until its release_after has passed since it finished.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import pathlib
+import time
 import typing as t
 
 from flask import Flask
@@ -50,6 +52,7 @@ class WatchasayProvider:
 
     def run(self, request: ActionRequest, auth: AuthState) -> t.Union[ActionStatus, StatusReply]:
         """Echo the input at once; a repeated request_id returns the action it made."""
+        self.store.forget_expired()  # an expired action's request_id starts a new one
         caller = auth.effective_identity
         fingerprint = request_fingerprint(request)
         earlier = self.store.find_request(caller, request.request_id)
@@ -65,9 +68,12 @@ class WatchasayProvider:
             )
         return self.status(earlier.action_id, auth)
 
-    @staticmethod
-    def _echo(request: ActionRequest, caller: str) -> ActionStatus:
-        now = datetime.datetime.now(datetime.timezone.utc)
+    def _now(self) -> datetime.datetime:
+        # The store's clock, so completion times and expiry agree even when tests move it.
+        return datetime.datetime.fromtimestamp(self.store.clock(), datetime.timezone.utc)
+
+    def _echo(self, request: ActionRequest, caller: str) -> ActionStatus:
+        now = self._now()
         return ActionStatus(
             status=ActionStatusValue.SUCCEEDED,
             display_status=ActionStatusValue.SUCCEEDED,
@@ -94,7 +100,7 @@ class WatchasayProvider:
             update={
                 "status": ActionStatusValue.FAILED,
                 "display_status": "Canceled by user request",
-                "completion_time": datetime.datetime.now(datetime.timezone.utc),
+                "completion_time": self._now(),
                 "details": {"code": "Canceled", "description": "Canceled by user request"},
             }
         )
@@ -111,6 +117,7 @@ class WatchasayProvider:
 
     def enumerate(self, auth: AuthState, params: t.Dict[str, t.Set]) -> t.List[ActionStatus]:
         """Actions in one of params["statuses"] where the caller holds one of params["roles"]."""
+        self.store.forget_expired()
         roles = params["roles"]
         return [
             action
@@ -125,6 +132,7 @@ class WatchasayProvider:
         authorize: t.Callable[[ActionStatus, AuthState], None],
     ) -> ActionStatus:
         # Someone else's action answers exactly like a missing one: nothing is revealed.
+        self.store.forget_expired()  # an expired action answers 404, as if released
         action = self.store.get(action_id)
         if action is not None:
             try:
@@ -144,13 +152,17 @@ def _principals_in_roles(action: ActionStatus, roles: t.Iterable[str]) -> t.Set[
 
 
 def create_app(
-    settings: Settings, *, local_tokens: t.Optional[t.Mapping[str, str]] = None
+    settings: Settings,
+    *,
+    local_tokens: t.Optional[t.Mapping[str, str]] = None,
+    clock: t.Callable[[], float] = time.time,
 ) -> Flask:
     """The watchasay Flask app.
 
     local_tokens maps bearer tokens to identity ids accepted without Globus Auth (tests);
     when it is None and settings.dev_token is set, that token stands for DEV_IDENTITY_ID.
     Otherwise tokens are introspected by Globus Auth with CLIENT_ID and CLIENT_SECRET.
+    clock (epoch seconds) times actions' completion and expiry; tests move it forward.
     """
     if local_tokens is None and settings.dev_token:
         local_tokens = {settings.dev_token: DEV_IDENTITY_ID}
@@ -179,7 +191,7 @@ def create_app(
         url_prefix="/skeleton",
         local_tokens=local_tokens,
     )
-    provider = WatchasayProvider(ActionStore(settings.db_path))
+    provider = WatchasayProvider(ActionStore(settings.db_path, clock=clock))
     blueprint.action_run(provider.run)
     blueprint.action_status(provider.status)
     blueprint.action_cancel(provider.cancel)

@@ -2,9 +2,10 @@
 
 The patch is create_app's local_tokens: two made-up bearer tokens stand for two made-up
 identities, checked locally, so no CLIENT_ID, CLIENT_SECRET or real token is needed.
-Only use it in tests.
+Only use it in tests. The app's clock is one the tests move forward, so expiry needs no sleep.
 """
 
+import time
 import typing as t
 
 import pytest
@@ -27,6 +28,24 @@ def bearer(token: str) -> t.Dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+class Clock:
+    """Real time plus an offset that tests advance instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings(
@@ -35,11 +54,11 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
-def make_client(settings):
+def make_client(settings, clock):
     """A new app on the same database each call: calling it again is a restart."""
 
     def make():
-        return create_app(settings, local_tokens=LOCAL_TOKENS).test_client()
+        return create_app(settings, local_tokens=LOCAL_TOKENS, clock=clock).test_client()
 
     return make
 
