@@ -425,20 +425,27 @@ def cancel(run_id: str, as_json: bool, db: str | None) -> None:
         click.echo(f"run {run.get('run_id')} {run.get('status')}")
 
 
-@runs.command("respond", short_help="Answer the web input a run waits for, then follow it.")
+@runs.command("respond", short_help="Answer (or expire) the web input a run waits for, "
+                                    "then follow it.")
 @click.argument("run_id")
-@click.option("--input", "input_value", required=True, metavar="JSON",
+@click.option("--input", "input_value", metavar="JSON",
               help="The response: one of the web input's option ids, or an option's Value, "
                    "as JSON (e.g. '\"approve\"'); text that is not JSON is taken as a string.")
+@click.option("--expire", is_flag=True,
+              help="Close the web input as expired instead of answering it.")
 @json_option
 @db_option
 @collections_option
 @tokens_option
 @timeout_option
-def respond(run_id: str, input_value: str, as_json: bool, db: str | None,
+def respond(run_id: str, input_value: str | None, expire: bool, as_json: bool, db: str | None,
             collections: dict | None, tokens: dict | None, timeout: float | None) -> None:
     """Respond to the web input a run is waiting for (an INACTIVE run at an AwaitWebInput
-    state), and wait for the run.
+    state), or expire it, and wait for the run.
+
+    Web inputs never expire by themselves here (the Globus service's expiry time is not
+    documented): --expire does what the service does when nobody answers in time, so the
+    AwaitWebInput state fails with Flows.WebInputExpired, for its Catch to handle.
 
     The run goes on in the engine that drives it, or in this command when that engine is
     gone (give the same --collections and --tokens it ran with). Waiting stops when the run
@@ -448,21 +455,26 @@ def respond(run_id: str, input_value: str, as_json: bool, db: str | None,
     from gladier.exc import WebInputError
     from gladier.ui.progress import follow
 
+    if (input_value is None) != expire:
+        raise click.UsageError("give exactly one of --input VALUE or --expire")
     engine = _open_engine(db, collections=collections, tokens=tokens)
-    try:
-        value = json.loads(input_value)
-    except json.JSONDecodeError:
-        value = input_value
     web_input_id = _awaited_web_input(engine, run_id)
-    try:
-        engine.respond_to_web_input(web_input_id, value)
-    except WebInputError as error:
-        if error.code != "UNPROCESSABLE_ENTITY":
-            raise
-        click.echo(f"Error: {error}", err=True)
-        click.echo("Hint: answer with --input set to one of the option ids (or Values) "
-                   "listed above", err=True)
-        click.get_current_context().exit(EXIT_USAGE)
+    if expire:
+        engine.expire_web_input(web_input_id)
+    else:
+        try:
+            value = json.loads(input_value)
+        except json.JSONDecodeError:
+            value = input_value
+        try:
+            engine.respond_to_web_input(web_input_id, value)
+        except WebInputError as error:
+            if error.code != "UNPROCESSABLE_ENTITY":
+                raise
+            click.echo(f"Error: {error}", err=True)
+            click.echo("Hint: answer with --input set to one of the option ids (or Values) "
+                       "listed above", err=True)
+            click.get_current_context().exit(EXIT_USAGE)
     deadline = None if timeout is None else time.monotonic() + timeout
     _wait_past_web_input(engine, run_id, web_input_id, deadline)
     final = follow(engine, run_id, renderer=_quietly,
@@ -499,8 +511,9 @@ def _wait_past_web_input(engine: t.Any, run_id: str, web_input_id: str,
                 return
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
-                raise EngineError(f"run {run_id} has not taken the response yet (the response "
-                                  "is recorded; the run goes on when its engine looks)")
+                raise EngineError(f"run {run_id} has not gone past web input {web_input_id} "
+                                  "yet (the response or expiry is recorded; the run goes on "
+                                  "when its engine looks)")
             changed.wait(0.2 if left is None else min(0.2, left))
             changed.clear()
     finally:

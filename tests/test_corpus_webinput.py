@@ -2,8 +2,10 @@
 
 A run that reaches AwaitWebInput goes INACTIVE with ``blocking_web_input_id`` set; the
 tests answer it with ``LocalEngine.respond_to_web_input`` (as ``globus_sdk.FlowsClient``
-does, by option id, or locally by the option's Value) and check the outcome: the files
-transferred, the Search index entries written, the run's final status.
+does, by option id, or locally by the option's Value), or expire it with
+``LocalEngine.expire_web_input`` to take the flows' ``Flows.WebInputExpired`` Catch, and
+check the outcome: the files transferred, the Search index entries written, the run's final
+status.
 """
 
 import concurrent.futures
@@ -227,6 +229,27 @@ def test_approved_publishing_declined_stores_the_report_privately(publishing):
     assert entry["content"]["report_path"] == "/~/instrument-run-2026-01-01/report.pdf"
 
 
+def test_approved_publishing_expired_reaches_its_choice_without_a_response(publishing):
+    """The Catch stores the error at ``$.response_info`` and goes to EvaluateResponse,
+    whose Choice reads ``$.response_info.response``: missing, which is a States.Runtime
+    error locally (as in ASL), so nothing is ingested. (The "(default)" label of the
+    private option suggests the example expects a missing response to take the Default.)"""
+    run_id = start(publishing, "approved_publishing")
+    web_input_id = wait_for_web_input(publishing, run_id)["blocking_web_input_id"]
+    publishing.expire_web_input(web_input_id)
+    final = publishing.wait(run_id, timeout=60)
+    assert final["status"] == "FAILED"
+    assert final["details"]["details"]["state_name"] == "EvaluateResponse"
+    assert "'$.response_info.response'" in final["details"]["details"]["cause"]
+    [choice] = [e for e in publishing.get_run_logs(run_id)["entries"]
+                if e["code"] == "ChoiceStarted"]
+    assert choice["details"]["input"]["response_info"] == {
+        "state_name": "AwaitResponse", "exception": "Flows.WebInputExpired",
+        "cause": f"Web input {web_input_id} awaited by state 'AwaitResponse' expired without "
+                 "a response"}
+    assert publishing.providers.search.entries(EXAMPLE_ID) == []
+
+
 # --- evaluate_preliminary_results -----------------------------------------------------------
 
 @pytest.fixture
@@ -266,6 +289,24 @@ def test_evaluate_preliminary_results_halt_fails_the_run(experiment):
     final = experiment.wait(run_id, timeout=60)
     assert final["status"] == "FAILED"
     assert final["details"]["details"]["cause"] == "The user halted the experiment."
+
+
+def test_evaluate_preliminary_results_expired_halts_the_experiment(experiment):
+    """The example's documented default: an expired question halts (its Catch goes to
+    HaltExperiment, with the error at ``$.response_info``)."""
+    run_id = start(experiment, "evaluate_preliminary_results")
+    web_input_id = wait_for_web_input(experiment, run_id)["blocking_web_input_id"]
+    experiment.expire_web_input(web_input_id)
+    final = experiment.wait(run_id, timeout=60)
+    assert final["status"] == "FAILED"
+    assert final["details"]["details"]["state_name"] == "HaltExperiment"
+    assert final["details"]["details"]["cause"] == "The user halted the experiment."
+    entries = experiment.get_run_logs(run_id)["entries"]
+    failed = next(e for e in entries if e["code"] == "AwaitWebInputFailed")
+    assert failed["details"]["error"]["exception"] == "Flows.WebInputExpired"
+    [halt] = [e for e in entries if e["code"] == "FailStarted"]
+    assert halt["details"]["input"]["response_info"]["exception"] == "Flows.WebInputExpired"
+    assert experiment.get_web_input(web_input_id)["status"] == "closed"
 
 
 def test_evaluate_preliminary_results_allows_one_retry(quick_experiment):
@@ -363,3 +404,40 @@ def test_cli_respond_refuses_a_run_that_waits_for_nothing(tmp_path):
     result = CliRunner().invoke(cli, ["runs", "respond", run_id, "--input", '"x"', "--db", db])
     assert result.exit_code == 1
     assert "is not waiting for a web input (status SUCCEEDED" in result.output
+
+
+def test_cli_respond_expire_fails_a_run_without_a_catch(tmp_path):
+    """admin_signoff has no Catch on its AwaitWebInput: expired, the run FAILS with the
+    service's error, in this command (the engine that started the run has exited)."""
+    from click.testing import CliRunner
+
+    from gladier.cli import cli
+
+    definition, schema, sample = write_example(tmp_path, "admin_signoff")
+    collections, destination = signoff_collections(tmp_path)
+    db = str(tmp_path / "cli.db")
+    runner = CliRunner()
+    started = runner.invoke(cli, ["run", definition, "--schema", schema, "--input", sample,
+                                  "--collections", collections, "--db", db, "--json"])
+    run = json.loads(started.stdout)
+    expired = runner.invoke(cli, ["runs", "respond", run["run_id"], "--expire",
+                                  "--collections", collections, "--db", db])
+    assert expired.exit_code == 1, expired.output
+    assert expired.stdout.startswith(f"run {run['run_id']} FAILED: Flows.WebInputExpired: "
+                                     f"Web input {run['blocking_web_input_id']} awaited by "
+                                     "state 'AwaitResponse' expired")
+    assert list(destination.iterdir()) == []
+    again = runner.invoke(cli, ["runs", "respond", run["run_id"], "--expire", "--db", db])
+    assert again.exit_code == 1 and "is not waiting for a web input" in again.output
+
+
+@pytest.mark.parametrize("options", [[], ["--input", '"approve"', "--expire"]])
+def test_cli_respond_takes_either_input_or_expire(tmp_path, options):
+    from click.testing import CliRunner
+
+    from gladier.cli import cli
+
+    result = CliRunner().invoke(cli, ["runs", "respond", "some-run", *options,
+                                      "--db", str(tmp_path / "none.db")])
+    assert result.exit_code == 2
+    assert "Error: give exactly one of --input VALUE or --expire" in result.output

@@ -6,13 +6,15 @@ import pytest
 
 from gladier.engine import LocalEngine
 from gladier.engine.webinput import open_web_input
-from gladier.exc import FlowRuntimeError
+from gladier.exc import FlowRuntimeError, WebInputError
 
 OPTIONS = [{"Value": "yes", "Label": "Yes"}, {"Value": "no", "Label": "No"}]
 
 
-def approval_flow(*, between: dict | None = None, options=OPTIONS) -> dict:
-    """Create a web input, (optionally pass through ``between``), await it, end."""
+def approval_flow(*, between: dict | None = None, options=OPTIONS,
+                  catch: list | None = None) -> dict:
+    """Create a web input, (optionally pass through ``between``), await it, end; with
+    ``catch`` errors names, an error of the await state goes to ``$.expired`` and ends."""
     states = {
         "Ask": {"Type": "CreateWebInput", "ResultPath": "$.asked",
                 "Parameters": {"InputType": "Selection", "Options": options,
@@ -24,6 +26,10 @@ def approval_flow(*, between: dict | None = None, options=OPTIONS) -> dict:
     }
     if between:
         states["Between"] = dict(between, Next="Await")
+    if catch:
+        states["Await"]["Catch"] = [{"ErrorEquals": catch, "Next": "Expired",
+                                     "ResultPath": "$.expired"}]
+        states["Expired"] = {"Type": "Pass", "End": True}
     return {"StartAt": "Ask", "States": states}
 
 
@@ -122,3 +128,86 @@ def test_resume_keeps_waiting_without_logging_the_state_again(tmp_path):
         assert final["details"]["output"]["answer"]["response"] == "no"
         codes = [e["code"] for e in second.get_run_logs(run_id)["entries"]]
     assert codes.count("AwaitWebInputStarted") == 1
+
+
+def expired_error(web_input_id: str) -> dict:
+    """The error an AwaitWebInput state named Await raises when its web input expired."""
+    return {"state_name": "Await", "exception": "Flows.WebInputExpired",
+            "cause": f"Web input {web_input_id} awaited by state 'Await' expired without a "
+                     "response"}
+
+
+@pytest.mark.parametrize("names", [["Flows.WebInputExpired"], ["States.ALL"]])
+def test_an_expired_web_input_takes_the_catch_with_the_error_at_its_result_path(engine, names):
+    run_id = start(engine, approval_flow(catch=names))
+    first_entry(engine, run_id, "AwaitWebInputStarted")
+    web_input_id = engine.get_run(run_id)["blocking_web_input_id"]
+    assert engine.expire_web_input(web_input_id) == {"status": "ok"}
+    final = engine.wait(run_id, timeout=60)
+    assert final["status"] == "SUCCEEDED", final["details"]
+    assert final["details"]["output"]["expired"] == expired_error(web_input_id)
+    assert "answer" not in final["details"]["output"]
+    expired = engine.get_web_input(web_input_id)
+    assert expired["status"] == "closed" and expired["closed_timestamp"]
+    codes = [e["code"] for e in engine.get_run_logs(run_id)["entries"]]
+    assert codes[codes.index("AwaitWebInputStarted") + 1:] == [
+        "AwaitWebInputFailed", "PassStarted", "PassCompleted", "FlowSucceeded"]
+
+
+@pytest.mark.parametrize("catch", [None, ["Flows.WebInputTimeout"]])
+def test_an_uncaught_web_input_expiry_fails_the_run(engine, catch):
+    run_id = start(engine, approval_flow(catch=catch))
+    first_entry(engine, run_id, "AwaitWebInputStarted")
+    web_input_id = engine.get_run(run_id)["blocking_web_input_id"]
+    engine.expire_web_input(web_input_id)
+    final = engine.wait(run_id, timeout=60)
+    assert final["status"] == "FAILED"
+    assert final["details"]["details"] == expired_error(web_input_id)
+    assert final["blocking_web_input_id"] is None
+
+
+def test_only_an_open_web_input_can_expire(engine):
+    expiring, answered = start(engine, approval_flow()), start(engine, approval_flow())
+    for run_id in (expiring, answered):
+        first_entry(engine, run_id, "AwaitWebInputStarted")
+    expired_id = engine.get_run(expiring)["blocking_web_input_id"]
+    answered_id = engine.get_run(answered)["blocking_web_input_id"]
+    engine.expire_web_input(expired_id)
+    engine.respond_to_web_input(answered_id, "yes")
+    for web_input_id, why in ((expired_id, "has already expired"),
+                              (answered_id, "was already answered")):
+        with pytest.raises(WebInputError) as refused:
+            engine.expire_web_input(web_input_id)
+        assert refused.value.code == "STATE_CONFLICT"
+        assert str(refused.value) == (f"Web Input {web_input_id} {why}; only an open web "
+                                      "input can expire.")
+    with pytest.raises(WebInputError) as late:
+        engine.respond_to_web_input(expired_id, "yes")
+    assert late.value.code == "STATE_CONFLICT"
+    with pytest.raises(WebInputError) as unknown:
+        engine.expire_web_input("00000000-0000-0000-0000-000000000000")
+    assert unknown.value.code == "NOT_FOUND"
+    assert engine.wait(expiring, timeout=60)["status"] == "FAILED"
+    assert engine.wait(answered, timeout=60)["status"] == "SUCCEEDED"
+
+
+def test_an_expiry_before_the_await_state_is_kept_across_a_restart(tmp_path):
+    """Expired while the run is in a Wait, then the engine stops: the resumed run fails
+    its AwaitWebInput state when it gets there, as it would have without the restart."""
+    db = str(tmp_path / "expire.db")
+    definition = approval_flow(between={"Type": "Wait", "Seconds": 2},
+                               catch=["Flows.WebInputExpired"])
+    with LocalEngine(db, time_scale=1.0) as first:
+        run_id = start(first, definition)
+        first_entry(first, run_id, "WaitStarted")
+        [web_input] = first.list_web_inputs(filter_run_ids=run_id)
+        first.expire_web_input(web_input["id"])
+    with LocalEngine(db, time_scale=1.0) as second:
+        assert second.get_run(run_id)["status"] == "ACTIVE"  # still in the Wait
+        assert second.list_web_inputs(filter_run_ids=run_id)[0]["status"] == "closed"
+        assert second.resume() == [run_id]
+        final = second.wait(run_id, timeout=60)
+        assert final["status"] == "SUCCEEDED", final["details"]
+        assert final["details"]["output"]["expired"] == expired_error(web_input["id"])
+        codes = [e["code"] for e in second.get_run_logs(run_id)["entries"]]
+    assert codes[codes.index("AwaitWebInputStarted") + 1] == "AwaitWebInputFailed"

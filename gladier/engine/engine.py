@@ -2,9 +2,10 @@
 
 The verbs follow ``globus_sdk.FlowsClient`` (create_flow, run_flow, get_run, get_run_logs,
 list_runs, cancel_run, validate_flow, get_web_input, list_web_inputs, respond_to_web_input)
-and return the service's document shapes. The engine checks flows and input, journals each
-new run, and hands it to the :class:`~gladier.engine.runner.RunDriver`, which drives every
-run on one scheduler thread.
+and return the service's document shapes; ``expire_web_input`` stands in for the service's
+own expiry of web inputs. The engine checks flows and input, journals each new run, and
+hands it to the :class:`~gladier.engine.runner.RunDriver`, which drives every run on one
+scheduler thread.
 ``resume()`` picks up the unfinished runs of the database after a crash.
 
 Example::
@@ -350,10 +351,33 @@ class LocalEngine:
             web_input_id, document=webinput.closed(found["document"], now=now),
             response={"option_id": option_id, "value": found["values"][option_id],
                       "responded_by": self.identity["user_id"], "time": now})
-        row = self._store.get_run(found["run_id"])
-        if row is not None and row["status"] in (ACTIVE, INACTIVE) and not self._adopt(row):
-            self._scheduler.call_soon(self._driver.web_input_answered, found["run_id"])
+        self._continue_waiting_run(found["run_id"])
         return {"status": "ok"}
+
+    def expire_web_input(self, web_input_id: str) -> dict:
+        """Close an open web input as expired, as the service does when nobody answers in
+        time (locally nothing expires by itself), to test a flow's expiry branch.
+
+        The AwaitWebInput state waiting for it (now, or when the run gets there) fails with
+        ``Flows.WebInputExpired``, which its ``Catch`` may handle. Raises WebInputError
+        (``NOT_FOUND``, ``STATE_CONFLICT`` if already answered or expired).
+        """
+        found = self._web_input(web_input_id)
+        if found["response"] is not None:
+            raise webinput.refuse_expiry(web_input_id, found["response"])
+        now = now_iso()
+        self._store.close_web_input(
+            web_input_id, document=webinput.closed(found["document"], now=now),
+            response=webinput.expiry(expired_by=self.identity["user_id"], now=now))
+        self._continue_waiting_run(found["run_id"])
+        return {"status": "ok"}
+
+    def _continue_waiting_run(self, run_id: str) -> None:
+        """After a response or an expiry: in the engine driving the run, or here when the
+        engine that started it is gone."""
+        row = self._store.get_run(run_id)
+        if row is not None and row["status"] in (ACTIVE, INACTIVE) and not self._adopt(row):
+            self._scheduler.call_soon(self._driver.web_input_answered, run_id)
 
     def _web_input(self, web_input_id: str) -> dict:
         found = self._store.get_web_input(str(web_input_id))

@@ -308,9 +308,10 @@ class RunDriver:
 
     def _await_web_input(self, run: Run, waiting: interpreter.AwaitResponse,
                          started: dict) -> None:
-        """An AwaitWebInput state: go on if answered, else wait INACTIVE and look again
-        (responses from this process wake the run at once, see :meth:`web_input_answered`;
-        from other processes they are found by polling the store)."""
+        """An AwaitWebInput state: go on if answered, fail with ``Flows.WebInputExpired`` if
+        expired, else wait INACTIVE and look again (responses from this process wake the run
+        at once, see :meth:`web_input_answered`; from other processes they are found by
+        polling the store)."""
         found = self._store.get_web_input(waiting.web_input_id)
         already_waiting = run.status == INACTIVE
         entries = [] if already_waiting else [started]
@@ -320,6 +321,11 @@ class RunDriver:
                 f"web input with id '{waiting.web_input_id}'", run.state_name), entries)
             return
         if found["response"] is not None:
+            run.web_input_poll = None
+            if webinput.is_expiry(found["response"]):
+                self._handle_error(run, webinput.expired_error(waiting.web_input_id,
+                                                               run.state_name), entries)
+                return
             try:
                 outcome = interpreter.complete_web_input(
                     run.definition, run.state_name, run.data,
@@ -327,7 +333,6 @@ class RunDriver:
             except FlowRuntimeError as err:
                 self._handle_error(run, err, entries)
                 return
-            run.web_input_poll = None
             completed = self._state_entry(run, "completed", {"output": outcome.output})
             self._transition(run, outcome, entries + [completed])
             return
@@ -349,7 +354,8 @@ class RunDriver:
             self._execute(run_id, token)
 
     def web_input_answered(self, run_id: str) -> None:
-        """A web input of the run got a response here: look at once, not at the next poll."""
+        """A web input of the run got a response (or expired) here: look at once, not at the
+        next poll."""
         run = self._runs.get(run_id)
         if run is not None and run.status == INACTIVE and run.action is None:
             run.web_input_poll = None

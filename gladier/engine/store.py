@@ -355,7 +355,8 @@ class Store:
         return [_web_input_from_row(row) for row in rows]
 
     def close_web_input(self, web_input_id: str, *, document: dict, response: dict) -> None:
-        """Record the response of an open web input (WebInputError if it is closed)."""
+        """Record the response (or expiry) of an open web input (WebInputError if it is
+        closed)."""
         with self._transaction() as db:
             updated = db.execute(
                 "UPDATE web_inputs SET status = ?, document = ?, response = ?"

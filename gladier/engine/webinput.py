@@ -14,6 +14,11 @@ Web input documents are shaped as the Flows service returns them from
 Locally a response may also name the option's ``Value``. The local user may respond to
 every web input (there is no Globus Auth here to check ``RespondentUrns``).
 
+The service expires unanswered web inputs (``Flows.WebInputExpired``) after a time it does
+not document, so locally a web input expires only when asked to
+(``LocalEngine.expire_web_input``): it closes like an answered one, and the store keeps an
+expiry record where a response would be.
+
 Pure functions; the run driver and the store do the waiting and the keeping.
 """
 
@@ -30,6 +35,8 @@ OPEN = "open"
 CLOSED = "closed"
 #: Run ``details.code`` while a run waits for a response.
 WAITING_CODE = "AwaitingWebInput"
+#: The error an AwaitWebInput state raises when its web input expired (the service's name).
+EXPIRED_ERROR = "Flows.WebInputExpired"
 
 
 def _refuse(state_name: str, message: str) -> FlowRuntimeError:
@@ -137,8 +144,32 @@ def choose_option(document: dict, values: dict, value: t.Any) -> str:
 
 
 def closed(document: dict, *, now: str) -> dict:
-    """The document once answered."""
+    """The document once answered or expired (the service knows only open and closed)."""
     return dict(document, status=CLOSED, closed_timestamp=now, edited_timestamp=now)
+
+
+def expiry(*, expired_by: str, now: str) -> dict:
+    """What the store keeps in place of a response when a web input expires."""
+    return {"expired": True, "expired_by": expired_by, "time": now}
+
+
+def is_expiry(response: dict | None) -> bool:
+    """Whether what the store keeps for a closed web input is an expiry, not a response."""
+    return isinstance(response, dict) and response.get("expired") is True
+
+
+def refuse_expiry(web_input_id: str, response: dict) -> WebInputError:
+    """Only an open web input can expire (STATE_CONFLICT, as for a second response)."""
+    why = "has already expired" if is_expiry(response) else "was already answered"
+    return WebInputError(f"Web Input {web_input_id} {why}; only an open web input can "
+                         "expire.", code="STATE_CONFLICT")
+
+
+def expired_error(web_input_id: str, state_name: str) -> FlowRuntimeError:
+    """What the AwaitWebInput state waiting for an expired web input raises."""
+    return FlowRuntimeError(EXPIRED_ERROR, f"Web input {web_input_id} awaited by state "
+                                           f"'{state_name}' expired without a response",
+                            state_name=state_name)
 
 
 def created_result(web_input_id: str) -> dict:
