@@ -1,7 +1,34 @@
 """Fixtures shared across the test suite: keep each one small and about one real component."""
 
+import importlib.util
+import os
+import pathlib
+
 import pytest
 import responses
+
+from corpus import CORPUS
+
+WATCHASAY_PYTHON = (pathlib.Path(__file__).resolve().parents[1]
+                    / "examples" / "watchasay" / ".venv" / "bin" / "python")
+
+
+def pytest_sessionstart(session):
+    """With ``CI`` set (``.ci/run`` sets it), refuse to start when a part that tests skip
+    without is missing: in CI such a skip would hide a failure."""
+    if not os.environ.get("CI"):
+        return
+    required = {
+        f"the flows corpus at {CORPUS}": CORPUS.is_dir(),
+        f"watchasay's environment {WATCHASAY_PYTHON} (bash examples/watchasay/ci.sh)":
+            WATCHASAY_PYTHON.exists(),
+        "gladier-tools (pip install -e '.[test]')": importlib.util.find_spec("gladier_tools")
+            is not None,
+        "sphinx (pip install -e '.[test]')": importlib.util.find_spec("sphinx") is not None,
+    }
+    missing = [what for what, present in required.items() if not present]
+    if missing:
+        raise pytest.UsageError("CI is set, so these must be present: " + "; ".join(missing))
 
 
 @pytest.fixture(autouse=True)
