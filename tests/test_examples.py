@@ -8,31 +8,6 @@ import sys
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
-#: Executes a notebook's code cells in order, in one namespace, as a kernel would; the value
-#: of a cell's last expression is rendered through _repr_mimebundle_ like Jupyter does, and
-#: each rendering is reported as one JSON line on stdout.
-NOTEBOOK_RUNNER = r"""
-import ast, json, sys
-notebook = json.load(open(sys.argv[1]))
-namespace = {"__name__": "__main__"}
-for index, cell in enumerate(notebook["cells"]):
-    if cell["cell_type"] != "code":
-        continue
-    tree = ast.parse("".join(cell["source"]))
-    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-    exec(compile(tree, f"<cell {index}>", "exec"), namespace)
-    if last is not None:
-        value = eval(compile(ast.Expression(last.value), f"<cell {index}>", "eval"), namespace)
-        if value is None:  # Jupyter shows nothing for None (e.g. a final print call)
-            continue
-        bundle = value._repr_mimebundle_() if hasattr(value, "_repr_mimebundle_") else {
-            "text/plain": repr(value)}
-        print("DISPLAY", json.dumps({"cell": index, "mimetypes": sorted(bundle),
-                          "html": bundle.get("text/html", ""),
-                          "text": bundle.get("text/plain", "")}))
-"""
-
-
 def run_example(args, tmp_path, **env):
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
@@ -98,18 +73,31 @@ def test_batch_job_on_globus_without_credentials_fails_fast_naming_missing_scope
     assert "AuthException" in error and "Missing scopes: https://auth.globus.org/scopes/" in error
 
 
-def test_notebook_executes_offline_and_displays_flow_and_run(tmp_path):
-    done = run_example(["-c", NOTEBOOK_RUNNER, str(EXAMPLES / "notebook.ipynb")], tmp_path,
-                       TMPDIR=str(tmp_path))
+def test_notebook_executes_offline_in_a_kernel_and_displays_flow_progress_and_run(
+        tmp_path, monkeypatch):
+    """The notebook runs in a real IPython kernel (nbclient), as Jupyter would run it."""
+    import nbformat
+    from nbclient import NotebookClient
 
-    assert done.returncode == 0, done.stdout + done.stderr
-    shown = [json.loads(line[len("DISPLAY "):]) for line in done.stdout.splitlines()
-             if line.startswith("DISPLAY ")]
-    flow_view, status, run_view = shown
-    assert "text/html" in flow_view["mimetypes"]
-    assert "CountWords" in flow_view["html"] and "CopyReport" in flow_view["html"]
-    assert status["text"] == "'SUCCEEDED'"
-    assert "SUCCEEDED" in run_view["html"] and "CopyReport" in run_view["html"]
-    assert "10 words in 2 files" in done.stdout
+    monkeypatch.setenv("GLADIER_DB", str(tmp_path / "local.db"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    notebook = nbformat.read(EXAMPLES / "notebook.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code"
+               for output in cell.outputs]
+    html = [output["data"]["text/html"] for output in outputs
+            if "text/html" in output.get("data", {})]
+    flow_view, progress, run_view = html
+    assert "CountWords" in flow_view and "CopyReport" in flow_view
+    assert "SUCCEEDED" in progress  # the live progress display, in its final form
+    for state in ("CountWords", "CopyReport"):
+        assert f"<td>{state}</td><td>Action</td><td>succeeded</td>" in progress
+    assert "SUCCEEDED" in run_view and "CopyReport" in run_view
+    assert {"text/plain": "'SUCCEEDED'"} in [output.get("data") for output in outputs]
+    printed = "".join(output.get("text", "") for output in outputs
+                      if output["output_type"] == "stream")
+    assert "10 words in 2 files" in printed
     (report,) = tmp_path.glob("gladier-notebook-*/published/report.json")
     assert json.loads(report.read_text()) == {"a.txt": 4, "b.txt": 6}
