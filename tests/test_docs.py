@@ -2,6 +2,7 @@
 README's run, and every command the README shows exists."""
 
 import importlib.util
+import json
 import os
 import pathlib
 import re
@@ -91,3 +92,11 @@ def test_cli_command_shown_in_readme_exists(command):
 
     assert result.exit_code == 0, result.output
     assert f"Usage: gladier {command}" in result.output.replace("Usage: cli", "Usage: gladier")
+
+
+def test_readme_flow_calling_watchasay_is_the_example_flow_without_its_comment():
+    block = README.read_text().split("(`examples/watchasay/echo_flow.json\n", 1)[1]
+    shown = json.loads(textwrap.dedent(block.split("::\n\n", 1)[1].split("\n\n", 1)[0]))
+    example = json.loads((ROOT / "examples" / "watchasay" / "echo_flow.json").read_text())
+    example.pop("Comment")
+    assert shown == example
