@@ -1,6 +1,6 @@
 import pytest
 
-from gladier.engine.parameters import mask_private, private_keys, read_input, resolve_parameters
+from gladier.engine.parameters import mask_private, private_paths, read_input, resolve_parameters
 from gladier.exc import FlowRuntimeError
 
 STATE = {
@@ -98,14 +98,14 @@ def test_mask_private_without_definition_strips_private_prefixed_keys_of_run_sta
         "x": {"y": 3}}
 
 
-def test_private_keys_lists_output_paths():
+def test_private_paths_lists_the_hidden_output_keys_as_segments():
     parameters = {
         "__Private_Parameters": ["token.$"],
         "token.$": "$.input.token",
         "DATA": [{"__Private_Parameters": ["key"], "key": "v"}],
         "nested": {"__Private_Parameters": ["pw.="], "pw.=": "'x'"},
     }
-    assert private_keys(parameters) == {"$.token", "$.DATA[0].key", "$.nested.pw"}
+    assert private_paths(parameters) == {("token",), ("DATA", 0, "key"), ("nested", "pw")}
 
 
 def test_read_input_selects_input_path_and_defaults_to_whole_state():

@@ -212,3 +212,20 @@ def test_catch_result_path_under_context_is_refused():
     with pytest.raises(FlowRuntimeError) as err:
         interpreter.catch(d, "A", {}, interpreter.runtime_error("X", "y", "A"))
     assert err.value.error == "States.ResultPathMatchFailure"
+
+
+def test_private_state_paths_are_where_pass_and_expression_eval_store_listed_values():
+    definition = {"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "ResultPath": "$.creds", "Next": "E",
+              "Parameters": {"pw": "x", "__Private_Parameters": ["pw"]}},
+        "E": {"Type": "ExpressionEval", "ResultPath": "$", "Next": "R",
+              "Parameters": {"DATA": [{"k.=": "1", "__Private_Parameters": ["k.="]}]}},
+        "R": {"Type": "Pass", "Result": {}, "Next": "A",
+              "Parameters": {"pw": "x", "__Private_Parameters": ["pw"]}},
+        "A": {"Type": "Action", "ActionUrl": "https://x.org", "ResultPath": "$.a", "End": True,
+              "Parameters": {"pw": "x", "__Private_Parameters": ["pw"]}}}}
+    hidden = interpreter.private_state_paths(definition)
+    assert hidden == {("creds", "pw"), ("DATA", 0, "k")}
+    data = {"creds": {"pw": "s", "user": "u"}, "DATA": [{"k": 1, "j": 2}], "pw": 3}
+    assert interpreter.public_view(data, hidden) == {
+        "creds": {"user": "u"}, "DATA": [{"j": 2}], "pw": 3}

@@ -128,6 +128,44 @@ def test_private_input_values_are_sealed_in_the_database_and_still_resume(tmp_pa
     assert mode(tmp_path / "engine.db-key") == 0o600
 
 
+def stored_leaks(stored: bytes) -> list[str]:
+    return [secret for secret in SECRETS if secret.encode() in stored]
+
+
+def test_values_a_pass_state_lists_as_private_stay_hidden_downstream(tmp_path):
+    """A Pass (or ExpressionEval) stores the values its ``__Private_Parameters`` lists in
+    the run state: later states read them, but no later Started input, Choice, Wait,
+    FlowSucceeded output or database byte shows them, even after a restart."""
+    definition = {"StartAt": "Keep", "States": {
+        "Keep": {"Type": "Pass", "ResultPath": "$.creds", "Next": "Check",
+                 "Parameters": {"user": "alice", "pw.$": "$.input._private_pw",
+                                "__Private_Parameters": ["pw"]}},
+        "Check": {"Type": "Choice", "Default": "Nap", "Choices": [
+            {"Variable": "$.creds.pw", "StringEquals": "", "Next": "Nap"}]},
+        "Nap": {"Type": "Wait", "Seconds": 100, "Next": "Digest"},
+        "Digest": {"Type": "ExpressionEval", "ResultPath": "$.digest", "Next": "Use",
+                   "Parameters": {"key.=": "creds.pw + '/' + creds.user",
+                                  "__Private_Parameters": ["key"]}},
+        "Use": {"Type": "ExpressionEval", "ResultPath": "$.used", "End": True,
+                "Parameters": {"n.=": "len(digest.key)"}}}}
+    db = str(tmp_path / "engine.db")
+    with LocalEngine(db, time_scale=0.01) as first:
+        run_id = first.run_flow(first.create_flow(definition)["id"], RUN_INPUT)["run_id"]
+    with LocalEngine(db, time_scale=0.01) as second:  # the first stopped during the Wait
+        assert second.resume() == [run_id]
+        final = second.wait(run_id, timeout=30)
+        shown = json.dumps([final, second.get_run_logs(run_id)])
+    stored = b"".join(path.read_bytes() for path in tmp_path.iterdir()
+                      if path.name.startswith("engine.db") and path.is_file())
+
+    assert final["status"] == "SUCCEEDED", final["details"]
+    output = final["details"]["output"]
+    assert output["used"]["n"] == len(PRIVATE_LISTED) + len("/alice")
+    assert output["creds"] == {"user": "alice"} and output["digest"] == {}
+    assert leaks(shown) == [] and "alice/" not in shown
+    assert stored_leaks(stored) == [] and b"alice/" not in stored
+
+
 def test_cli_run_show_and_logs_print_no_secret(tmp_path, servers, env_tokens):
     engine_ap, env_ap = servers
     definition = tmp_path / "flow.json"

@@ -20,8 +20,9 @@ import datetime
 import typing as t
 
 from gladier.engine.choice import choose
-from gladier.engine.parameters import ATOMS, mask_private, read_input, resolve_parameters
-from gladier.engine.paths import parse_path, set_path
+from gladier.engine.parameters import (ATOMS, mask_private, private_paths, read_input,
+                                       resolve_parameters)
+from gladier.engine.paths import Segment, parse_path, set_path
 from gladier.engine.timing import parse_timestamp
 from gladier.exc import EngineError, ExpressionError, FlowRuntimeError, PathError
 
@@ -115,15 +116,34 @@ def get_state(definition: dict, state_name: str) -> dict:
     return state
 
 
-def started_input(data: t.Any, step: Step) -> t.Any:
+def started_input(data: t.Any, step: Step, hidden: frozenset = frozenset()) -> t.Any:
     """What a ``<Type>Started`` log entry shows as ``input`` (private values removed)."""
     if isinstance(step, CallAction):
         return step.logged_body
-    return public_view(data)
+    return public_view(data, hidden)
 
 
-def step(definition: dict, state_name: str, data: t.Any, *, context: dict) -> Step:
-    """Compute what ``state_name`` does with ``data``. Raises FlowRuntimeError."""
+def private_state_paths(definition: dict) -> frozenset[tuple[Segment, ...]]:
+    """The run state paths where Pass and ExpressionEval states store values their
+    ``__Private_Parameters`` list: hidden wherever the run state is shown, for the whole
+    run, yet readable by later states (as ``_private*`` keys are)."""
+    found: set[tuple[Segment, ...]] = set()
+    for state in (definition.get("States") or {}).values():
+        if not isinstance(state, dict) or state.get("Type") not in ("Pass", "ExpressionEval") \
+                or "Parameters" not in state or "Result" in state:
+            continue
+        try:
+            base = parse_path(state.get("ResultPath", "$"))
+        except PathError:
+            continue  # the state fails when it runs
+        found.update(base + path for path in private_paths(state["Parameters"]))
+    return frozenset(found)
+
+
+def step(definition: dict, state_name: str, data: t.Any, *, context: dict,
+         hidden: frozenset = frozenset()) -> Step:
+    """Compute what ``state_name`` does with ``data``; ``hidden`` is
+    :func:`private_state_paths` of the definition. Raises FlowRuntimeError."""
     state = get_state(definition, state_name)
     kind = state.get("Type")
     try:
@@ -136,7 +156,7 @@ def step(definition: dict, state_name: str, data: t.Any, *, context: dict) -> St
                             shown=mask_private(state.get("Parameters"), result))
         if kind == "Choice":
             nxt = choose(state, data, context=context, state_name=state_name)
-            return Advance(data=data, next_state=nxt, output=public_view(data))
+            return Advance(data=data, next_state=nxt, output=public_view(data, hidden))
         if kind == "Wait":
             return _wait(state, state_name, data, context)
         if kind == "Fail":
@@ -243,13 +263,17 @@ def check_state_size(size: int, state_name: str, *, limit: int) -> None:
         )
 
 
-def public_view(value: t.Any) -> t.Any:
-    """A copy of ``value`` without keys starting with ``_private`` (at any depth)."""
+def public_view(value: t.Any, hidden: frozenset = frozenset(), where: tuple = ()) -> t.Any:
+    """A copy of ``value`` without keys starting with ``_private`` (at any depth) and
+    without the paths in ``hidden`` (segment tuples; ``where`` is the path of ``value``)."""
     if isinstance(value, dict):
-        return {k: v if type(v) in ATOMS else public_view(v) for k, v in value.items()
-                if not (isinstance(k, str) and k.startswith(PRIVATE_PREFIX))}
+        return {k: v if type(v) in ATOMS else public_view(v, hidden, where + (k,))
+                for k, v in value.items()
+                if not (isinstance(k, str) and k.startswith(PRIVATE_PREFIX))
+                and not (hidden and where + (k,) in hidden)}
     if isinstance(value, list):
-        return [v if type(v) in ATOMS else public_view(v) for v in value]
+        return [v if type(v) in ATOMS else public_view(v, hidden, where + (i,))
+                for i, v in enumerate(value)]
     return value
 
 

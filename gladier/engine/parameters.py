@@ -15,7 +15,7 @@ import copy
 import typing as t
 
 from gladier.engine.expressions import evaluate
-from gladier.engine.paths import PathNotFound, format_path, get_path, parse_path
+from gladier.engine.paths import PathNotFound, Segment, get_path, parse_path
 from gladier.exc import ExpressionError, FlowRuntimeError, PathError
 
 PRIVATE_PARAMETERS_KEY = "__Private_Parameters"
@@ -135,9 +135,11 @@ def _definition_child(definition: t.Any, key: str) -> t.Any:
     return None
 
 
-def private_keys(parameters: t.Any) -> set[str]:
-    """Output paths (``$.a.secret``, ``$.DATA[0].token``) hidden by ``__Private_Parameters``."""
-    found: set[str] = set()
+def private_paths(parameters: t.Any) -> set[tuple[Segment, ...]]:
+    """Where in the resolved data ``__Private_Parameters`` lists hide a key, as path
+    segments (``("a", "secret")``, ``("DATA", 0, "token")``): a Pass or ExpressionEval
+    state stores that data, and the stored values stay hidden."""
+    found: set[tuple[Segment, ...]] = set()
 
     def walk(node: t.Any, where: tuple) -> None:
         if isinstance(node, list):
@@ -145,7 +147,7 @@ def private_keys(parameters: t.Any) -> set[str]:
                 walk(item, where + (index,))
         elif isinstance(node, dict):
             for name in _private_names(node):
-                found.add(format_path(where + (name,)))
+                found.add(where + (name,))
             for key, value in node.items():
                 if isinstance(key, str) and key != PRIVATE_PARAMETERS_KEY and not key.endswith(
                     _SUFFIXES

@@ -12,6 +12,7 @@ stale timers and callbacks (after a cancel, a timeout or a transition) harmless.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import time
@@ -79,6 +80,11 @@ class Run:
     action: _Action | None = None
     web_input_check: int = 0
     web_input_poll: float | None = None
+
+    @functools.cached_property
+    def hidden(self) -> frozenset:
+        """Run state paths hidden from run documents and logs (private Pass results)."""
+        return interpreter.private_state_paths(self.definition)
 
     @property
     def state_type(self) -> str:
@@ -169,17 +175,18 @@ class RunDriver:
             return
         try:
             outcome = interpreter.step(run.definition, run.state_name, run.data,
-                                       context=run.context)
+                                       context=run.context, hidden=run.hidden)
         except FlowRuntimeError as err:
             started = self._state_entry(run, "started",
-                                        {"input": interpreter.public_view(run.data)})
+                                        {"input": interpreter.public_view(run.data, run.hidden)})
             self._handle_error(run, err, [started])
             return
         except Exception as err:  # a flow the validator should have refused, or a bug
             self._handle_error(run, _unexpected(err, run.state_name), [])
             return
         started = self._state_entry(run, "started",
-                                    {"input": interpreter.started_input(run.data, outcome)})
+                                    {"input": interpreter.started_input(run.data, outcome,
+                                                                         run.hidden)})
         if isinstance(outcome, interpreter.Advance):
             completed = self._state_entry(run, "completed", {"output": outcome.output})
             self._transition(run, outcome, [started, completed])
@@ -214,12 +221,12 @@ class RunDriver:
         run.token += 1
         run.action = None
         if outcome.next_state is None:
-            output = interpreter.public_view(outcome.data)
+            output = interpreter.public_view(outcome.data, run.hidden)
             final = log_entry("FlowSucceeded", "The Flow Instance completed successfully",
                               {"output": output})
             self._runs.pop(run.run_id, None)
             self._record(run, entries + [final], finish_action=finish_action,
-                         new_web_input=web_input, fields={
+                         new_web_input=web_input, seal=bool(run.hidden), fields={
                 "status": SUCCEEDED, "completion_time": final["time"], "state_name": None,
                 "wake_at": None, "data": data_text,
                 "details": {"code": "FlowSucceeded",
@@ -229,7 +236,8 @@ class RunDriver:
             return
         run.state_name = outcome.next_state
         run.data = outcome.data
-        self._record(run, entries, finish_action=finish_action, new_web_input=web_input, fields={
+        self._record(run, entries, finish_action=finish_action, new_web_input=web_input,
+                     seal=bool(run.hidden), fields={
             "state_name": run.state_name, "data": data_text, "wake_at": None,
             "status": ACTIVE, "details": self._running_details(entries[-1])})
         run.status = ACTIVE
@@ -282,7 +290,7 @@ class RunDriver:
         state = run.definition["States"][run.state_name]
         nxt = None if state.get("End") is True else state.get("Next")
         outcome = interpreter.Advance(data=run.data, next_state=nxt,
-                                      output=interpreter.public_view(run.data))
+                                      output=interpreter.public_view(run.data, run.hidden))
         self._transition(run, outcome, [self._state_entry(run, "completed",
                                                           {"output": outcome.output})])
 
@@ -399,7 +407,7 @@ class RunDriver:
         """Rebuild a journaled action after a crash and find out where it is."""
         try:
             call = interpreter.step(run.definition, run.state_name, run.data,
-                                    context=run.context)
+                                    context=run.context, hidden=run.hidden)
             if not isinstance(call, interpreter.CallAction):
                 raise EngineError(f"State '{run.state_name}' is no longer an Action state")
             url, provider = self._resolve_provider(run)

@@ -7,8 +7,9 @@ journal) is written in one transaction. The database runs in WAL mode so readers
 listing runs) never block the engine; ``synchronous=NORMAL`` survives a killed process.
 
 The store keeps what it is given: callers pass log entries and run details with private
-values already removed, and never pass tokens. A run state holding ``_private*`` keys must
-be kept (a resumed run reads them), so it is stored sealed (Fernet, from ``cryptography``,
+values already removed, and never pass tokens. A run state holding ``_private*`` keys (or
+values a state listed in ``__Private_Parameters``) must be kept (a resumed run reads them),
+so it is stored sealed (Fernet, from ``cryptography``,
 which globus-sdk depends on) with a key in ``<db>-key`` (0600): private values never
 appear in the database file's bytes, in its copies or backups.
 """
@@ -104,8 +105,8 @@ class _Sealer:
         self._fernet: t.Any = None
         self._lock = threading.Lock()
 
-    def seal(self, text: str | None) -> str | None:
-        if text is None or PRIVATE_MARKER not in text:
+    def seal(self, text: str | None, always: bool = False) -> str | None:
+        if text is None or not (always or PRIVATE_MARKER in text):
             return text
         return SEALED_PREFIX + self._cipher().encrypt(text.encode()).decode()
 
@@ -236,7 +237,8 @@ class Store:
 
     def record(self, run_id: str, *, fields: dict | None = None,
                entries: t.Sequence[dict] = (), new_action: dict | None = None,
-               finish_action: str | None = None, new_web_input: dict | None = None) -> None:
+               finish_action: str | None = None, new_web_input: dict | None = None,
+               seal: bool = False) -> None:
         """Journal one transition of a run in a single transaction.
 
         ``fields`` updates run columns (``data`` must already be JSON text) of a run that
@@ -244,7 +246,8 @@ class Store:
         canceled the run);
         ``entries`` appends log entries; ``new_action`` journals an action request before
         it is sent; ``finish_action`` (a request_id) marks an action as done with;
-        ``new_web_input`` (``document``, ``values``, ``state_name``) opens a web input.
+        ``new_web_input`` (``document``, ``values``, ``state_name``) opens a web input;
+        ``seal`` seals ``data`` even without a ``_private`` key in it.
         """
         with self._transaction() as db:
             if fields:
@@ -253,7 +256,7 @@ class Store:
                     raise EngineError(f"Cannot update run columns {sorted(unknown)}")
                 names = sorted(fields)
                 values = [json.dumps(fields[n]) if n in _JSON_FIELDS
-                          else self._sealer.seal(fields[n]) if n == "data" else fields[n]
+                          else self._sealer.seal(fields[n], seal) if n == "data" else fields[n]
                           for n in names]
                 updated = db.execute(
                     "UPDATE runs SET " + ", ".join(f"{n} = ?" for n in names)
