@@ -128,8 +128,49 @@ def test_private_input_values_are_sealed_in_the_database_and_still_resume(tmp_pa
     assert mode(tmp_path / "engine.db-key") == 0o600
 
 
+def finished(tmp_path, definition: dict, run_input: dict) -> tuple[dict, str, bytes]:
+    """Run ``definition`` to its end: the run document, what its documents and logs show
+    (as JSON text) and the bytes of the database files."""
+    db = tmp_path / "engine.db"
+    with LocalEngine(str(db), time_scale=0.01) as engine:
+        flow_id = engine.create_flow(definition)["id"]
+        run_id = engine.run_flow(flow_id, run_input)["run_id"]
+        final = engine.wait(run_id, timeout=30)
+        shown = json.dumps([final, engine.get_run_logs(run_id), engine.list_runs()])
+    stored = b"".join(path.read_bytes() for path in tmp_path.iterdir()
+                      if path.name.startswith("engine.db") and path.is_file())
+    return final, shown, stored
+
+
 def stored_leaks(stored: bytes) -> list[str]:
     return [secret for secret in SECRETS if secret.encode() in stored]
+
+
+def test_failing_expressions_over_private_values_are_redacted_from_causes(tmp_path, caplog):
+    """Python's error text quotes the value (``invalid literal for int(): '...'``); in the
+    provider's failed status, the caught error, the engine's own expression error and the
+    run's cause, the private value shows as ``***``."""
+    caplog.set_level(logging.DEBUG)
+    in_provider = {"expression": "int(password)",
+                   "arguments": {"password.$": "$.input._private_pw"},
+                   "__Private_Parameters": ["arguments"]}
+    definition = {"StartAt": "Caught", "States": {
+        "Caught": {"Type": "Action", "ActionUrl": EVAL_URL, "Parameters": in_provider,
+                   "ResultPath": "$.evaluated", "Next": "Kept",
+                   "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
+                              "Next": "Kept"}]},
+        "Kept": {"Type": "Action", "ActionUrl": EVAL_URL, "Parameters": in_provider,
+                 "ExceptionOnActionFailure": False, "ResultPath": "$.kept", "Next": "InEngine"},
+        "InEngine": {"Type": "ExpressionEval", "ResultPath": "$.n", "End": True,
+                     "Parameters": {"n.=": "int(input._private_key)"}}}}
+    final, shown, stored = finished(tmp_path, definition, RUN_INPUT)
+
+    assert final["status"] == "FAILED"
+    cause = final["details"]["details"]["cause"]
+    assert "'n.='" in cause and "invalid literal for int() with base 10: '***'" in cause
+    assert shown.count("invalid literal for int() with base 10: '***'") >= 6
+    assert leaks(shown) == [] and leaks(caplog.text) == []
+    assert stored_leaks(stored) == []
 
 
 def test_values_a_pass_state_lists_as_private_stay_hidden_downstream(tmp_path):
@@ -164,6 +205,17 @@ def test_values_a_pass_state_lists_as_private_stay_hidden_downstream(tmp_path):
     assert output["creds"] == {"user": "alice"} and output["digest"] == {}
     assert leaks(shown) == [] and "alice/" not in shown
     assert stored_leaks(stored) == [] and b"alice/" not in stored
+
+
+def test_redaction_covers_quoted_and_escaped_forms_but_not_short_values():
+    from gladier.engine.redaction import private_values, redact
+
+    secret = 'pw"it\'s'
+    found = private_values({"a": secret, "b": "abc", "c": "public"}, {"c": "public"})
+    assert found == {secret}
+    text = f"raw {secret} python {secret!r} json {json.dumps(secret)}"
+    assert redact({"cause": text, secret: [text]}, found) == {
+        "cause": "raw *** python '***' json \"***\"", "***": ["raw *** python '***' json \"***\""]}
 
 
 def test_cli_run_show_and_logs_print_no_secret(tmp_path, servers, env_tokens):

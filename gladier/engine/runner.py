@@ -19,7 +19,7 @@ import time
 import typing as t
 import uuid
 
-from gladier.engine import interpreter, webinput
+from gladier.engine import interpreter, redaction, webinput
 from gladier.engine.providers.base import ACTIVE, FAILED, INACTIVE, SUCCEEDED, TERMINAL
 from gladier.engine.scheduler import Scheduler
 from gladier.engine.store import Store
@@ -256,9 +256,22 @@ class RunDriver:
             "details": {"code": "FlowFailed", "description": "The Flow Instance failed",
                         "details": info}})
 
+    def _private_values(self, run: Run) -> frozenset[str]:
+        """The private values the current state of ``run`` can see."""
+        found = redaction.private_values(run.data, interpreter.public_view(run.data, run.hidden))
+        if run.action is not None:
+            found |= redaction.private_values(run.action.call.body, run.action.call.logged_body)
+        return found
+
     def _handle_error(self, run: Run, error: FlowRuntimeError, entries: list[dict], *,
                       finish_action: str | None = None) -> None:
-        """A state raised ``error``: follow its Catch, or fail the run."""
+        """A state raised ``error``: follow its Catch, or fail the run. Its cause and output
+        may quote what failed, so private values are redacted from them first."""
+        secrets = self._private_values(run)
+        if secrets:
+            error = interpreter.runtime_error(
+                error.error, redaction.redact(error.cause, secrets), run.state_name,
+                output=redaction.redact(getattr(error, "output", None), secrets))
         entries = entries + [self._state_entry(
             run, "failed", {"error": interpreter.error_object(error, run.state_name)})]
         try:
@@ -448,7 +461,8 @@ class RunDriver:
                 action.send_failures < MAX_SEND_RETRIES:
             action.send_failures += 1
             delay = _first_poll_interval(provider) * self.time_scale * 2 ** action.send_failures
-            log.warning("gladier engine: %s; sending the request again in %.2f s", error, delay)
+            log.warning("gladier engine: %s; sending the request again in %.2f s",
+                        redaction.redact(str(error), self._private_values(run)), delay)
             self._scheduler.call_at(min(time.time() + delay, action.deadline), self._resend,
                                     run_id, token)
             return
@@ -556,7 +570,8 @@ class RunDriver:
             reason = error if error is not None else \
                 f"an answer that is not an object: {status!r:.200}"
             if action.bad_polls < MAX_BAD_POLLS:
-                log.warning("gladier engine: polling %s: %s; will retry", action.url, reason)
+                log.warning("gladier engine: polling %s: %s; will retry", action.url,
+                            redaction.redact(str(reason), self._private_values(run)))
                 self._watch(run)
                 return
             self._cancel_quietly(action.provider, action.action_id)
@@ -567,7 +582,8 @@ class RunDriver:
                 run.state_name, output=getattr(error, "body", None)),
                 [], finish_action=action.request["request_id"])
         else:
-            log.warning("gladier engine: polling %s failed (%s); will retry", action.url, error)
+            log.warning("gladier engine: polling %s failed (%s); will retry", action.url,
+                        redaction.redact(str(error), self._private_values(run)))
             self._watch(run)
 
     def _timeout(self, run: Run) -> None:
@@ -585,6 +601,8 @@ class RunDriver:
         action = run.action
         assert action is not None
         request_id = action.request["request_id"]
+        if status.get("status") == FAILED:  # its details say what failed, perhaps quoting it
+            status = redaction.redact(status, self._private_values(run))
         try:
             outcome = interpreter.complete_action(run.definition, run.state_name, run.data,
                                                   status)
