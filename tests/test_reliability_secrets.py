@@ -239,6 +239,41 @@ def test_cli_run_show_and_logs_print_no_secret(tmp_path, servers, env_tokens):
     assert leaks("\n".join(outputs)) == []
 
 
+PRIVATE_SCHEMA = {"type": "object", "properties": {
+    "input": {"type": "object", "properties": {"_private_pw": {"type": "integer"},
+                                               "_private_key": {"enum": ["a", "b"]}}},
+    "_tokens": {"type": "object"}}}
+
+
+def test_input_schema_errors_name_private_locations_and_rules_but_never_the_values(
+        tmp_path):
+    definition = tmp_path / "flow.json"
+    definition.write_text(json.dumps({"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "End": True}}}))
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({**PRIVATE_SCHEMA, "properties": {
+        **PRIVATE_SCHEMA["properties"], "public": {"type": "string"}}}))
+    from gladier.exc import FlowInputError
+
+    with LocalEngine(str(tmp_path / "engine.db")) as engine:
+        flow_id = engine.create_flow(json.loads(definition.read_text()),
+                                     input_schema=json.loads(schema.read_text()))["id"]
+        with pytest.raises(FlowInputError) as refused:
+            engine.run_flow(flow_id, {**RUN_INPUT, "public": {"_private_x": PRIVATE_LISTED}})
+    ran = CliRunner().invoke(cli, ["run", str(definition), "--schema", str(schema),
+                                   "--input", json.dumps(RUN_INPUT),
+                                   "--db", str(tmp_path / "cli.db")])
+
+    message = str(refused.value)
+    assert "$.input._private_pw: the private value (not shown) fails 'type': \"integer\"" \
+        in message
+    assert "$.input._private_key: the private value (not shown) fails 'enum': [\"a\", \"b\"]" \
+        in message
+    assert "$.public: the private value (not shown)" in message  # it holds a _private key
+    assert ran.exit_code != 0 and "$.input._private_pw" in ran.output
+    assert leaks(f"{message} {refused.value!r} {ran.output}") == []
+
+
 def test_bad_token_settings_are_refused_without_echoing_the_tokens(monkeypatch, tmp_path):
     monkeypatch.setenv("GLADIER_LOCAL_TOKENS", f'{{"https://x.org": "{ENV_TOKEN}"')  # cut off
     with LocalEngine(str(tmp_path / "engine.db")) as engine, \

@@ -2,7 +2,9 @@
 
 Errors take the Flows service's shape (``{"loc": ["$.bool"], "type": "InvalidActionInput",
 "msg": ...}``) so callers see the same thing from either engine. Remote ``$ref``s are never
-fetched: a schema may only refer to its own parts.
+fetched: a schema may only refer to its own parts. An error about a private value (at a
+``_private…`` location, or holding ``_private…`` keys) names the location and the rule
+but never the value.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import jsonschema
 import referencing
 import referencing.exceptions
 
+from gladier.engine.interpreter import PRIVATE_PREFIX, public_view
 from gladier.engine.paths import format_path
 from gladier.exc import FlowInputError
 
@@ -56,6 +59,19 @@ def _location(error: jsonschema.ValidationError) -> str:
     return format_path(segments)
 
 
+def _message(error: jsonschema.ValidationError) -> str:
+    """jsonschema's message, which quotes the value, unless the value is private."""
+    private = any(isinstance(segment, str) and segment.startswith(PRIVATE_PREFIX)
+                  for segment in error.absolute_path)
+    if not private and public_view(error.instance) == error.instance:
+        return error.message
+    rule = error.validator_value
+    if type(rule) in (str, int, float, bool) or isinstance(rule, list) and all(
+            type(item) in (str, int, float, bool) for item in rule):
+        return f"the private value (not shown) fails {error.validator!r}: {json.dumps(rule)}"
+    return f"the private value (not shown) fails the schema's {error.validator!r} rule"
+
+
 def input_errors(input_schema: dict | None, body: t.Any) -> list[dict]:
     """Every schema failure of ``body`` as ``{"loc", "type", "msg"}`` dicts, sorted by place."""
     if input_schema is None:
@@ -75,7 +91,7 @@ def input_errors(input_schema: dict | None, body: t.Any) -> list[dict]:
         return [{"loc": ["$"], "type": "InvalidInputSchema",
                  "msg": f"The flow's input schema cannot be used: {exc}"}]
     found = [
-        {"loc": [_location(error)], "type": "InvalidActionInput", "msg": error.message}
+        {"loc": [_location(error)], "type": "InvalidActionInput", "msg": _message(error)}
         for error in errors
     ]
     return sorted(found, key=lambda e: (e["loc"][0], e["msg"]))
