@@ -338,6 +338,31 @@ def test_context_gives_run_and_flow_ids_and_identity(engine):
     assert ctx["name"].endswith("@localhost")
 
 
+def test_context_in_expressions_is_the_real_one_even_when_the_run_state_holds_one(engine):
+    d = flow(Fake={"Type": "Pass", "Parameters": {"_context": {"run_id": "fake"}},
+                   "Next": "E"},
+             E={"Type": "ExpressionEval", "ResultPath": "$.ids", "End": True,
+                "Parameters": {"named.=": "_context.run_id",
+                               "in_list.=": "[c.run_id for c in [_context]]",
+                               "backticks.=": "`$._context.run_id`",
+                               "path.$": "$._context.run_id"}})
+    done = run(engine, d)
+    assert done["status"] == "SUCCEEDED", done["details"]
+    ids = done["details"]["output"]["ids"]
+    assert ids == {"named": done["run_id"], "in_list": [done["run_id"]],
+                   "backticks": done["run_id"], "path": done["run_id"]}
+
+
+def test_run_input_with_a_top_level_context_key_is_refused_naming_it(engine):
+    flow_id = engine.create_flow(flow(P={"Type": "Pass", "End": True}))["id"]
+    with pytest.raises(FlowInputError, match=r"top-level key '_context'.*read-only context"):
+        engine.run_flow(flow_id, {"_context": {"run_id": "fake"}})
+    assert engine.list_runs() == []
+    nested = engine.wait(engine.run_flow(flow_id, {"input": {"_context": 1}})["run_id"],
+                         timeout=30)
+    assert nested["status"] == "SUCCEEDED"
+
+
 def test_private_values_never_reach_run_documents_or_logs(engine, provider, tmp_path):
     d = flow(A=action({"user": "me", "password.$": "$._private_pw", "quiet": True,
                        "__Private_Parameters": ["password"]}, ResultPath="$.A", Next="B"),

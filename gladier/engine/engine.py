@@ -30,6 +30,7 @@ import typing as t
 import uuid
 
 from gladier.engine import interpreter, webinput
+from gladier.engine.parameters import CONTEXT_KEY
 from gladier.engine.providers.base import ACTIVE, INACTIVE
 from gladier.engine.runner import Run, RunDriver, log_entry
 from gladier.engine.scheduler import Scheduler
@@ -199,6 +200,11 @@ class LocalEngine:
         definition, input_schema = self._flow_source(flow_id)
         if not isinstance(body, dict):
             raise FlowInputError(f"Run input must be a JSON object, not {type(body).__name__}")
+        if CONTEXT_KEY in body:
+            raise FlowInputError(
+                f"Run input has a top-level key '{CONTEXT_KEY}': that name is the run's "
+                f"read-only context ($.{CONTEXT_KEY}: run_id, flow_id, username, ...), which "
+                "the engine provides; rename the key")
         body = {key: value for key, value in body.items() if key != TOKENS_KEY}
         if input_schema is not None:
             from gladier.engine.inputs import validate_input

@@ -6,7 +6,7 @@ readable in one place: the node types in ``_NODE_HANDLERS``, the functions in
 ``FUNCTIONS`` and the methods in ``STRING_METHODS`` / ``LIST_METHODS`` / ``DICT_METHODS``.
 Nothing is ever passed to ``eval``.
 
-Names resolve to top-level keys of the run state, ``_context`` to the run context;
+Names resolve to top-level keys of the run state, ``_context`` always to the run context;
 ``obj.key`` reads a key of an object; `` `$.a.b` `` (backticks) reads a reference path.
 Every limit is a module constant; every refusal is an :class:`~gladier.exc.ExpressionError`
 whose message names what was refused.
@@ -477,6 +477,8 @@ class _Evaluator:
             return default
 
     def name(self, node: ast.Name) -> t.Any:
+        if node.id == "_context":  # the real one, whatever the run state holds
+            return self.context
         for scope in reversed(self.scopes):
             if node.id in scope:
                 return scope[node.id]
@@ -486,8 +488,6 @@ class _Evaluator:
                 return self.read_path(self.paths[int(index)])
         if node.id in self.state:
             return self.state[node.id]
-        if node.id == "_context":
-            return self.context
         if node.id in self.functions:
             raise self.fail(f"the function '{node.id}' can only be called, not used as a value")
         raise self.fail(f"the name '{node.id}' is not defined in the run state")
