@@ -3,7 +3,9 @@
 One real run carries every kind of secret: a bearer token given to the engine, one in
 ``GLADIER_LOCAL_TOKENS``, a ``_tokens`` input key, and private parameters (listed in
 ``__Private_Parameters`` and ``_private*`` keys). Then the logs (caplog at DEBUG), run
-documents, log entries, CLI output and the database file bytes are searched for them.
+documents, log entries, CLI output and the database file bytes are searched for them; so
+are the error paths (failing expressions and actions, input_schema errors, a provider's
+401, ``gladier runs respond``) and the run state a Pass or ExpressionEval state stores.
 """
 
 from __future__ import annotations
@@ -237,6 +239,50 @@ def test_cli_run_show_and_logs_print_no_secret(tmp_path, servers, env_tokens):
         assert result.exit_code == 0, result.output
         outputs.append(result.output)
     assert leaks("\n".join(outputs)) == []
+
+
+def test_cli_failures_and_runs_respond_print_no_secret(tmp_path, servers):
+    """Failing runs print their error (and --watch its progress, on stderr): a provider's
+    401 for a GLADIER_LOCAL_TOKENS token it does not take, over a private parameter; and,
+    after ``gladier runs respond``, an expression that fails over a private value."""
+    engine_ap, _ = servers
+    refused = tmp_path / "refused.json"
+    refused.write_text(json.dumps({"StartAt": "Refused", "States": {"Refused": {
+        "Type": "Action", "ActionUrl": engine_ap.url, "ResultPath": "$.refused", "End": True,
+        "Parameters": {"token_field.$": "$.input._private_pw",
+                       "__Private_Parameters": ["token_field"]}}}}))
+    asked = tmp_path / "asked.json"
+    asked.write_text(json.dumps({"StartAt": "Ask", "States": {
+        "Ask": {"Type": "CreateWebInput", "ResultPath": "$.asked", "Next": "Await",
+                "Parameters": {"InputType": "Selection", "Context": {"Title": "Go on?"},
+                               "Options": [{"Value": "go", "Label": "Go",
+                                            "Description": "Go on."}]}},
+        "Await": {"Type": "AwaitWebInput", "ResultPath": "$.answer", "Next": "Use",
+                  "Parameters": {"web_input_id.$": "$.asked.web_input_id"}},
+        "Use": {"Type": "ExpressionEval", "ResultPath": "$.n", "End": True,
+                "Parameters": {"n.=": "int(input._private_pw) + int(input._private_key)"}}}}))
+    db = str(tmp_path / "cli.db")
+    runner = CliRunner()
+    env = {"GLADIER_TIME_SCALE": "0.01",
+           "GLADIER_LOCAL_TOKENS": json.dumps({engine_ap.url: ENV_TOKEN})}  # wants another
+    results = [runner.invoke(cli, ["run", str(refused), "--input", json.dumps(RUN_INPUT),
+                                   "--db", db] + watch, env=env)
+               for watch in ([], ["--watch"], ["--watch", "--json"])]
+    waiting = runner.invoke(cli, ["run", str(asked), "--input", json.dumps(RUN_INPUT),
+                                  "--db", db, "--json"], env=env)
+    run_id = json.loads(waiting.stdout)["run_id"]
+    results.append(runner.invoke(cli, ["runs", "respond", run_id, "--input", '"go"',
+                                       "--db", db], env=env))
+    for command in (["runs", "show", run_id], ["runs", "logs", run_id, "--json"],
+                    ["runs", "list"]):
+        results.append(runner.invoke(cli, command + ["--db", db], env=env))
+
+    assert [result.exit_code for result in results[:4]] == [1, 1, 1, 1]
+    assert any("401" in result.output for result in results[:3])
+    assert "Refused" in results[2].stderr  # --watch --json: progress goes to stderr
+    assert f"run {run_id} FAILED" in results[3].stdout
+    assert "invalid literal for int() with base 10: '***'" in results[3].stdout
+    assert leaks("\n".join(result.output + result.stderr for result in results)) == []
 
 
 PRIVATE_SCHEMA = {"type": "object", "properties": {
