@@ -209,6 +209,17 @@ def test_values_a_pass_state_lists_as_private_stay_hidden_downstream(tmp_path):
     assert stored_leaks(stored) == [] and b"alice/" not in stored
 
 
+def test_a_fail_state_cause_path_shows_what_the_flow_author_points_it_at(tmp_path):
+    """Not a leak: the spec says nothing of private values in ``CausePath``; the author asked
+    for that value as the run's cause, so it is shown (documented in flow-language)."""
+    definition = {"StartAt": "Stop", "States": {"Stop": {
+        "Type": "Fail", "ErrorPath": "$.input.code", "CausePath": "$.input._private_pw"}}}
+    final, _, _ = finished(tmp_path, definition,
+                           {"input": {"code": "Denied", "_private_pw": PRIVATE_LISTED}})
+    assert final["details"]["details"] == {"state_name": "Stop", "exception": "Denied",
+                                           "cause": PRIVATE_LISTED}
+
+
 def test_redaction_covers_quoted_and_escaped_forms_but_not_short_values():
     from gladier.engine.redaction import private_values, redact
 
