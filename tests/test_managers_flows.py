@@ -1,10 +1,12 @@
 """FlowsManager against the Flows service, answered by globus_sdk.testing canned responses."""
 
 import copy
+import io
 import json
 
 import globus_sdk
 import pytest
+from responses import matchers
 from globus_sdk.config import get_service_url
 from globus_sdk.scopes import ComputeScopes, SpecificFlowScopes
 from globus_sdk.testing import get_last_request, get_response_set, load_response
@@ -12,7 +14,9 @@ from globus_sdk.testing import get_last_request, get_response_set, load_response
 from gladier.exc import AuthException, StateOutputNotFound
 from gladier.managers import CallbackLoginManager, FlowsManager
 from gladier.managers import base as base_module
+from gladier.managers import flows_manager
 from gladier.managers.flows_manager import FLOWS_SCOPES
+from gladier.ui.progress import LineRenderer
 
 FLOW_ID = get_response_set(globus_sdk.FlowsClient.create_flow).lookup("default").json["id"]
 FLOW_SCOPE = str(SpecificFlowScopes(FLOW_ID).user)
@@ -264,12 +268,28 @@ def test_get_details_of_a_state_without_output_names_the_state(mocked_responses,
         manager.get_details(RUN_ID, "NoSuchState")
 
 
+#: The canned log of a run visiting PassState..PassState4 then SyncHelloWorld, in two pages
+#: of ten entries (the second page read with the first one's marker).
+LOG_PAGES = get_response_set(globus_sdk.FlowsClient.get_run_logs).lookup("paginated")
+LOGS_RUN_ID = LOG_PAGES.metadata["run_id"]
+FIRST_PAGE, LAST_PAGE = (response.json for response in LOG_PAGES.responses)
+LOG_ENTRIES = FIRST_PAGE["entries"] + LAST_PAGE["entries"]
+
+
+def add_log_page(mocked_responses, page, marker=None, run_id=LOGS_RUN_ID, limit=100):
+    """The service's answer to one GET /runs/{id}/log (ten entries per page by default)."""
+    params = {"limit": str(limit), **({"marker": marker} if marker else {})}
+    mocked_responses.add("GET", f"{FLOWS_URL}/runs/{run_id}/log", json=page,
+                         match=[matchers.query_param_matcher(params)])
+
+
 def test_get_run_logs_follows_every_page(mocked_responses, manager):
-    pages = load_response(globus_sdk.FlowsClient.get_run_logs, case="paginated")
+    add_log_page(mocked_responses, FIRST_PAGE)
+    add_log_page(mocked_responses, LAST_PAGE, marker=FIRST_PAGE["marker"])
 
-    entries = manager.get_run_logs(pages.metadata["run_id"])
+    entries = manager.get_run_logs(LOGS_RUN_ID)
 
-    assert entries == [entry for page in pages.responses for entry in page.json["entries"]]
+    assert entries == LOG_ENTRIES
     assert len(mocked_responses.calls) == 2
     assert entries[-1]["code"] == "FlowSucceeded"
 
@@ -303,13 +323,99 @@ def sleeps(monkeypatch):
     return recorded
 
 
-def add_run_statuses(mocked_responses, *statuses, details=None):
+def add_run_statuses(mocked_responses, *statuses, details=None, run_id=RUN_ID):
     for status in statuses:
         run = copy.deepcopy(RUN_DOC)
+        run["run_id"] = run["action_id"] = run_id
         run["status"] = run["display_status"] = status
         if details and status in details:
             run["details"] = details[status]
-        mocked_responses.add("GET", f"{FLOWS_URL}/runs/{RUN_ID}", json=run)
+        mocked_responses.add("GET", f"{FLOWS_URL}/runs/{run_id}", json=run)
+
+
+def add_polls(mocked_responses, *events):
+    """GET /runs/{id} answers for the canned log's run: ACTIVE at the state that started
+    last (the entry the log shows at that index), then SUCCEEDED for ``None``."""
+    for index in events:
+        run = copy.deepcopy(RUN_DOC)
+        run.update(run_id=LOGS_RUN_ID, action_id=LOGS_RUN_ID,
+                   start_time=LOG_ENTRIES[0]["time"], completion_time=None)
+        if index is None:
+            run["completion_time"] = LOG_ENTRIES[-1]["time"]
+        else:
+            entry = LOG_ENTRIES[index]
+            run["status"] = run["display_status"] = "ACTIVE"
+            run["details"] = {key: entry[key] for key in ("code", "description", "time")}
+            run["details"]["details"] = {key: entry["details"][key]
+                                         for key in ("state_name", "state_type")}
+        mocked_responses.add("GET", f"{FLOWS_URL}/runs/{LOGS_RUN_ID}", json=run)
+
+
+def log_reads(mocked_responses):
+    return [call.request.params for call in mocked_responses.calls
+            if call.request.path_url.split("?")[0].endswith("/log")]
+
+
+def test_progress_shows_every_state_from_the_run_log_once_reading_only_new_pages(
+        mocked_responses, manager, sleeps, monkeypatch):
+    """States that start and finish between two polls come from the log; each read goes on
+    from the last page read, not from the start."""
+    monkeypatch.setattr(flows_manager, "LOG_PAGE_SIZE", 10)
+    # polls: at PassState2, again at PassState2 (no change: no log read), at
+    # SyncHelloWorld (the first page is full now), then SUCCEEDED.
+    add_polls(mocked_responses, 3, 3, 9, None)
+    add_log_page(mocked_responses, {**FIRST_PAGE, "entries": FIRST_PAGE["entries"][:4],
+                                    "has_next_page": False, "marker": None}, limit=10)
+    add_log_page(mocked_responses, FIRST_PAGE, limit=10)
+    add_log_page(mocked_responses, {**LAST_PAGE, "entries": []},
+                 marker=FIRST_PAGE["marker"], limit=10)
+    add_log_page(mocked_responses, LAST_PAGE, marker=FIRST_PAGE["marker"], limit=10)
+    out = io.StringIO()
+
+    last = manager.progress(LOGS_RUN_ID, callback=LineRenderer(file=out))
+
+    assert last["status"] == "SUCCEEDED"
+    shown = [line[21:] for line in out.getvalue().splitlines()]
+    assert shown[:-1] == [
+        f"run {LOGS_RUN_ID} started",
+        "state PassState (Pass) started", "state PassState (Pass) succeeded after 0.00 s",
+        "state PassState2 (Pass) started", "state PassState2 (Pass) succeeded after 0.00 s",
+        "state PassState3 (Pass) started", "state PassState3 (Pass) succeeded after 0.00 s",
+        "state PassState4 (Pass) started", "state PassState4 (Pass) succeeded after 0.00 s",
+        "state SyncHelloWorld (Action) started",
+        "state SyncHelloWorld (Action) succeeded after 1.14 s",
+    ]
+    assert shown[-1].startswith(f"run {LOGS_RUN_ID} SUCCEEDED")
+    assert log_reads(mocked_responses) == [
+        {"limit": "10"}, {"limit": "10"}, {"limit": "10", "marker": FIRST_PAGE["marker"]},
+        {"limit": "10", "marker": FIRST_PAGE["marker"]}]
+    assert len(mocked_responses.calls) == 4 + 4
+
+
+def test_progress_reads_the_log_of_a_quiet_run_only_at_its_first_poll_and_its_end(
+        mocked_responses, manager, sleeps):
+    add_polls(mocked_responses, 9, 9, 9, 9, 9, None)
+    add_log_page(mocked_responses, {**FIRST_PAGE, "has_next_page": False, "marker": None})
+    add_log_page(mocked_responses, {**FIRST_PAGE, "entries": LOG_ENTRIES,
+                                    "has_next_page": False, "marker": None})
+    out = io.StringIO()
+
+    manager.progress(LOGS_RUN_ID, callback=LineRenderer(file=out))
+
+    assert len(log_reads(mocked_responses)) == 2
+    assert len(mocked_responses.calls) == 6 + 2
+    assert out.getvalue().count("state SyncHelloWorld (Action) started") == 1
+    assert out.getvalue().count("state SyncHelloWorld (Action) succeeded") == 1
+
+
+def test_progress_with_a_plain_callback_reads_no_log(mocked_responses, manager, sleeps):
+    add_polls(mocked_responses, 3, 9, None)
+    seen = []
+
+    manager.progress(LOGS_RUN_ID, callback=seen.append)
+
+    assert [run["status"] for run in seen] == ["ACTIVE", "ACTIVE", "SUCCEEDED"]
+    assert log_reads(mocked_responses) == []
 
 
 @pytest.mark.parametrize("terminal", ["SUCCEEDED", "FAILED", "ENDED"])
@@ -354,6 +460,8 @@ def test_progress_reports_inactive_run_with_its_reason_and_returns(
                "required_scope": "urn:globus:auth:scope:transfer.api.globus.org:all"}
     add_run_statuses(mocked_responses, "ACTIVE", "INACTIVE", "SUCCEEDED",
                      details={"INACTIVE": consent})
+    add_log_page(mocked_responses, {"entries": LOG_ENTRIES[:1], "has_next_page": False},
+                 run_id=RUN_ID)
 
     last = manager.progress(RUN_ID)
 

@@ -99,6 +99,21 @@ def test_line_renderer_follows_polled_run_documents_without_log_entries():
     assert renderer.finished
 
 
+def test_a_renderer_fed_log_entries_never_shows_a_state_from_run_document_details():
+    """Once the log is the source, a polled document naming a state adds no second step."""
+    out = io.StringIO()
+    renderer = LineRenderer(file=out)
+    active = {"run_id": RUN_ID, "status": "ACTIVE", "start_time": "2026-03-01T10:00:00+00:00",
+              "details": {"code": "ActionStarted", "time": "2026-03-01T10:00:05+00:00",
+                          "details": {"state_name": "Transfer", "state_type": "Action"}}}
+    renderer.start(active)
+    renderer(active)  # polled before the log shows the state
+    renderer.entry(_entry(5, "ActionStarted", "Transfer", "Action"))
+    renderer(active)
+    assert [line[21:] for line in out.getvalue().splitlines()] == [
+        "state Transfer (Action) started"]
+
+
 def test_renderer_stops_at_inactive_runs_that_need_a_person():
     out = io.StringIO()
     renderer = LineRenderer(file=out)

@@ -42,6 +42,14 @@ def describe_run(run: dict) -> str:
     return f"[{run.get('status')}] {reason}".rstrip()
 
 
+def latest_event(run: dict) -> tuple:
+    """What a run document says happened last: its status and its details' event."""
+    details = run.get("details") if isinstance(run.get("details"), dict) else {}
+    inner = details.get("details") if isinstance(details.get("details"), dict) else {}
+    return (run.get("status"), details.get("code"), details.get("description"),
+            details.get("time"), inner.get("state_name"))
+
+
 class ServiceManager:
     """A manager the client hands its config storage and login manager to.
 
@@ -126,6 +134,12 @@ class BaseFlowsManager(ServiceManager):
         """Every log entry of the run, oldest first."""
         raise NotImplementedError
 
+    def read_run_logs(self, run_id: str, marker: str | None = None
+                      ) -> tuple[list[dict], str | None]:
+        """The run's log entries from page ``marker`` on (all when None), oldest first, and
+        the marker to read later entries from (entries already read may come again)."""
+        raise NotImplementedError
+
     def cancel_run(self, run_id: str) -> dict:
         raise NotImplementedError
 
@@ -137,15 +151,32 @@ class BaseFlowsManager(ServiceManager):
         ``MAX_POLL_INTERVAL``, and no wait is shorter than ``MIN_POLL_INTERVAL`` (the
         service rate-limits faster polling). An INACTIVE run waits for a person (consent,
         web input), so polling stops and the reason is logged.
-        """
-        if callback is None:
-            from gladier.ui.progress import default_callback
 
+        A progress display (the default callback, or any ``gladier.ui.progress.Renderer``)
+        is also fed the run's new log entries, so it shows every state that started or
+        finished between two polls. The log is read only when the run document changed
+        since the previous poll (which it does when the run stops), so a quiet run costs
+        no calls beyond the polls. Any other callback gets the run documents only.
+        """
+        from gladier.ui.progress import Renderer, UnseenEntries, default_callback
+
+        if callback is None:
             callback = default_callback()
+        reads_log = isinstance(callback, Renderer)
+        unseen = UnseenEntries()
+        marker: str | None = None
+        last_event: tuple | None = None
         interval = min(max(delay, MIN_POLL_INTERVAL), MAX_POLL_INTERVAL)
         while True:
             time.sleep(interval)
             run = self.get_status(run_id)
+            if reads_log and latest_event(run) != last_event:
+                if last_event is None:
+                    callback.start(run)
+                last_event = latest_event(run)
+                entries, marker = self.read_run_logs(run_id, marker)
+                for entry in unseen(entries):
+                    callback.entry(entry)
             callback(run)
             if run["status"] in TERMINAL_STATUSES:
                 return run

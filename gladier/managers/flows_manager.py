@@ -45,6 +45,8 @@ DEFAULT_FLOW_TITLE = "Gladier Flow"
 #: Retries of one call to the Flows service, and the longest sleep between two.
 MAX_RETRIES = 5
 MAX_RETRY_SLEEP = 10.0
+#: Log entries asked for per page (the most the service gives).
+LOG_PAGE_SIZE = 100
 #: HTTP statuses after which the service is worth asking again.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -333,9 +335,21 @@ class FlowsManager(BaseFlowsManager):
             return decode_compute_exceptions(self.flows_client.get_run(run_id).data)
 
     def get_run_logs(self, run_id: str) -> list[dict]:
+        return self.read_run_logs(run_id)[0]
+
+    def read_run_logs(self, run_id: str, marker: str | None = None
+                      ) -> tuple[list[dict], str | None]:
+        """Pages of :data:`LOG_PAGE_SIZE` entries from ``marker`` on. The marker returned is
+        the one of the last page read, so reading on re-reads that page only."""
+        start = {"marker": marker} if marker else {}
+        entries: list[dict] = []
         with _service_call(f"get the logs of run {run_id}"):
-            pages = self.flows_client.paginated.get_run_logs(run_id)
-            return list(pages.items())
+            for page in self.flows_client.paginated.get_run_logs(
+                    run_id, limit=LOG_PAGE_SIZE, **start).pages():
+                entries.extend(page.get("entries") or [])
+                if page.get("has_next_page") and page.get("marker"):
+                    marker = page["marker"]
+        return entries, marker
 
     def cancel_run(self, run_id: str) -> dict:
         with _service_call(f"cancel run {run_id}"):

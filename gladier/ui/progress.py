@@ -2,9 +2,10 @@
 timestamped lines everywhere else (batch jobs, CI logs, cron mail).
 
 Renderers are fed log entries (``renderer.entry(entry)``, as the embedded engine publishes
-them) and/or run documents (``renderer(run_document)``, as a polling ``progress()`` passes
-them). :func:`default_callback` picks the renderer for where the program runs;
-:func:`follow` watches a run of the embedded engine event by event, without polling.
+them or a polling ``progress()`` reads them from the Globus run log) and/or run documents
+(``renderer(run_document)``, as ``progress()`` passes them to any callback).
+:func:`default_callback` picks the renderer for where the program runs; :func:`follow`
+watches a run of the embedded engine event by event, without polling.
 """
 
 from __future__ import annotations
@@ -344,13 +345,11 @@ def follow(engine: t.Any, run_id: str, *,
         renderer = _DocumentCallback(renderer, engine, run_id)
     events: queue.Queue = queue.Queue()
     unsubscribe = engine.subscribe(run_id, events.put)
-    seen: set[tuple] = set()
+    unseen = UnseenEntries()
 
     def show(entries: t.Iterable[dict]) -> None:
-        for entry in entries:
-            if _entry_key(entry) not in seen:
-                seen.add(_entry_key(entry))
-                renderer.entry(entry)
+        for entry in unseen(entries):
+            renderer.entry(entry)
 
     try:
         run = engine.get_run(run_id)
@@ -378,9 +377,21 @@ def follow(engine: t.Any, run_id: str, *,
             unsubscribe()
 
 
-def _entry_key(entry: dict) -> tuple:
-    details = entry.get("details") if isinstance(entry.get("details"), dict) else {}
-    return entry.get("time"), entry.get("code"), details.get("state_name")
+class UnseenEntries:
+    """Picks the log entries not passed before: a log read again repeats what was shown."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple] = set()
+
+    def __call__(self, entries: t.Iterable[dict]) -> list[dict]:
+        fresh = []
+        for entry in entries:
+            details = entry.get("details") if isinstance(entry.get("details"), dict) else {}
+            key = (entry.get("time"), entry.get("code"), details.get("state_name"))
+            if key not in self._seen:
+                self._seen.add(key)
+                fresh.append(entry)
+        return fresh
 
 
 class _DocumentCallback:

@@ -46,7 +46,7 @@ class RunProgress:
         self.run: dict = {}
         self.steps: list[Step] = []
         self.started: datetime.datetime | None = None
-        self._had_entries = False
+        self._reads_log = False
         self._last_document_event: tuple | None = None
 
     @classmethod
@@ -65,22 +65,24 @@ class RunProgress:
 
     def feed(self, entry: dict) -> list[Step]:
         """Take one log entry; return the steps it started or finished (in that order)."""
-        self._had_entries = True
+        self._reads_log = True
         return self._apply(entry)
 
     def feed_run(self, run: dict, *, from_details: bool = True) -> list[Step]:
         """Take a run document; when no log entries come (polling), read its details.
 
-        ``from_details=False`` when log entries will follow (they say more, in order).
+        ``from_details=False`` when log entries are fed instead (they say more, in order):
+        from then on the details are not read, so no state is shown twice.
         """
         self.run = dict(run)
+        self._reads_log = self._reads_log or not from_details
         if self.started is None:
             self.started = parse_time(run.get("start_time"))
         details = run.get("details") if isinstance(run.get("details"), dict) else {}
         inner = details.get("details") if isinstance(details.get("details"), dict) else {}
         event = (details.get("code"), inner.get("state_name"))
         changed: list[Step] = []
-        if (from_details and not self._had_entries and event[1]
+        if (not self._reads_log and event[1]
                 and event != self._last_document_event):
             self._last_document_event = event
             changed = self._apply(details)
