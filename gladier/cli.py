@@ -32,6 +32,7 @@ EXIT_USAGE = 2
 #: Exit status when a run did not succeed.
 EXIT_RUN_FAILED = 1
 
+#: The hint for each kind of error that does not carry its own (``error.hint``).
 _HINTS: list[tuple[type, str]] = [
     (FlowValidationError, "fix the places listed above; 'gladier validate DEF.json' checks a "
                           "definition without running it"),
@@ -39,8 +40,6 @@ _HINTS: list[tuple[type, str]] = [
                      "(or the schema given with --schema)"),
     (GraphvizNotFound, "'--format mermaid' and '--format dot' need nothing installed"),
     (ConfigException, "check the files and option values given on the command line"),
-    (EngineError, "each database holds its own runs: check --db PATH (or GLADIER_DB); "
-                  "'gladier runs list' shows the runs it holds"),
     (GladierException, "run again with 'gladier --debug ...' to see where it happened"),
 ]
 
@@ -87,7 +86,7 @@ def _report(error: GladierException) -> None:
             where = ".".join(map(str, location)) if isinstance(location, list) else location
             message = item.get("msg", item) if isinstance(item, dict) else item
             click.echo(f"  {where or '$'}: {message}", err=True)
-    hint = next(text for kind, text in _HINTS if isinstance(error, kind))
+    hint = error.hint or next(text for kind, text in _HINTS if isinstance(error, kind))
     click.echo(f"Hint: {hint}", err=True)
 
 
@@ -133,6 +132,12 @@ def _read_json(path: str, what: str) -> t.Any:
             return json.load(handle)
     except OSError as error:
         raise ConfigException(f"cannot read {what} file {path}: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        raise ConfigException(
+            f"{what} file {path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} "
+            f"at offset {error.start})",
+            hint=f"JSON files must be UTF-8: convert it, e.g. 'iconv -f latin1 -t utf-8 {path}'",
+        ) from error
     except json.JSONDecodeError as error:
         raise ConfigException(f"{what} file {path} is not valid JSON: {error.msg} "
                               f"(line {error.lineno}, column {error.colno})") from error
@@ -154,10 +159,10 @@ def _load_definition(path: str, schema_path: str | None) -> tuple[dict, dict | N
 
 
 def _load_input(value: str | None) -> dict:
-    """Run input from a file name, or inline JSON text starting with '{'."""
+    """Run input from a file name, or inline JSON text starting with '{' (or '[')."""
     if value is None:
         return {}
-    if value.lstrip().startswith("{") and not os.path.exists(value):
+    if value.lstrip().startswith(("{", "[")) and not os.path.exists(value):
         try:
             body = json.loads(value)
         except json.JSONDecodeError as error:
@@ -238,6 +243,8 @@ def validate(definition_file: str, schema_file: str | None) -> None:
     except FlowValidationError as error:
         _print_problems(error.problems, error.warnings, err=False)
         click.echo(f"{definition_file}: invalid ({len(error.problems)} problem(s))", err=True)
+        click.echo("Hint: fix the places listed above (each line: JSON path, state, problem) "
+                   "and validate again", err=True)
         click.get_current_context().exit(EXIT_USAGE)
     _print_problems([], warnings, err=False)
     click.echo(f"{definition_file}: valid" + (f" ({len(warnings)} warning(s))" if warnings else ""))
@@ -251,7 +258,8 @@ def validate(definition_file: str, schema_file: str | None) -> None:
               help="Run input: a JSON file, or inline JSON text starting with '{' (default {}).")
 @click.option("--schema", "schema_file", type=click.Path(dir_okay=False),
               help="Input schema the run input must satisfy.")
-@click.option("--label", help="Label of the run (at most 64 characters).")
+@click.option("--label", help="Label of the run (a longer one is cut to 64 characters, "
+                               "ending in '..', as on Globus).")
 @click.option("--tag", "tags", multiple=True, help="Tag the run (repeatable).")
 @click.option("--watch", is_flag=True,
               help="Show live progress (plain timestamped lines when not on a terminal).")
@@ -458,7 +466,7 @@ def respond(run_id: str, input_value: str | None, expire: bool, as_json: bool, d
     if (input_value is None) != expire:
         raise click.UsageError("give exactly one of --input VALUE or --expire")
     engine = _open_engine(db, collections=collections, tokens=tokens)
-    web_input_id = _awaited_web_input(engine, run_id)
+    web_input_id = _awaited_web_input(engine, run_id, db)
     if expire:
         engine.expire_web_input(web_input_id)
     else:
@@ -487,7 +495,7 @@ def respond(run_id: str, input_value: str | None, expire: bool, as_json: bool, d
         0 if final.get("status") in ("SUCCEEDED", "INACTIVE") else EXIT_RUN_FAILED)
 
 
-def _awaited_web_input(engine: t.Any, run_id: str) -> str:
+def _awaited_web_input(engine: t.Any, run_id: str, db: str | None) -> str:
     """The web input the run waits for, or its only open one."""
     run = engine.get_run(run_id)
     if run.get("blocking_web_input_id"):
@@ -496,7 +504,9 @@ def _awaited_web_input(engine: t.Any, run_id: str) -> str:
     if len(open_ones) == 1:
         return open_ones[0]["id"]
     raise EngineError(f"run {run_id} is not waiting for a web input (status "
-                      f"{run.get('status')}, {len(open_ones)} open web inputs)")
+                      f"{run.get('status')}, {len(open_ones)} open web inputs)",
+                      hint=f"only a run INACTIVE at an AwaitWebInput state takes a response; "
+                           f"'gladier runs show {run_id}{_db_hint(db)}' shows where it is")
 
 
 def _wait_past_web_input(engine: t.Any, run_id: str, web_input_id: str,
@@ -513,7 +523,9 @@ def _wait_past_web_input(engine: t.Any, run_id: str, web_input_id: str,
             if left is not None and left <= 0:
                 raise EngineError(f"run {run_id} has not gone past web input {web_input_id} "
                                   "yet (the response or expiry is recorded; the run goes on "
-                                  "when its engine looks)")
+                                  "when its engine looks)",
+                                  hint="if no engine drives the run any more, 'gladier "
+                                       "resume' continues it")
             changed.wait(0.2 if left is None else min(0.2, left))
             changed.clear()
     finally:

@@ -11,7 +11,18 @@ import typing as t
 
 
 class GladierException(Exception):
-    """Base class of every gladier error."""
+    """Base class of every gladier error.
+
+    ``hint`` says what to do about this error, when the raiser knows better than a hint for
+    its type; the ``gladier`` command prints it under the error.
+    """
+
+    hint: str | None = None
+
+    def __init__(self, *args: t.Any, hint: str | None = None) -> None:
+        super().__init__(*args)
+        if hint is not None:
+            self.hint = hint
 
 
 class ConfigException(GladierException):

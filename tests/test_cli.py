@@ -61,7 +61,11 @@ def test_validate_prints_one_problem_per_line_and_exits_2(files):
     lines = result.stdout.splitlines()
     assert lines[0] == "$.States.A.Next (state A): Next 'B' is not a state of this flow"
     assert len(lines) == 3 and all(line.startswith("$.States.C (state C): ") for line in lines[1:])
-    assert "invalid (3 problem(s))" in result.stderr
+    assert result.stderr.splitlines() == [
+        f"{path}: invalid (3 problem(s))",
+        "Hint: fix the places listed above (each line: JSON path, state, problem) and "
+        "validate again",
+    ]
 
 
 def test_validate_prints_warnings_but_still_exits_0(files):
@@ -86,6 +90,17 @@ def test_unreadable_json_is_one_line_and_a_hint(files):
     assert result.stderr.splitlines() == [
         f"Error: definition file {path} is not valid JSON: Expecting value (line 1, column 13)",
         "Hint: check the files and option values given on the command line",
+    ]
+
+
+def test_a_file_that_is_not_utf8_is_one_line_and_a_hint_to_convert_it(files):
+    path = files["dir"] / "latin1.json"
+    path.write_bytes('{"StartAt": "A", "Comment": "café"}'.encode("latin-1"))
+    result = gladier("run", str(path), "--db", files["db"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"Error: definition file {path} is not UTF-8 text (byte 0xe9 at offset 32)",
+        f"Hint: JSON files must be UTF-8: convert it, e.g. 'iconv -f latin1 -t utf-8 {path}'",
     ]
 
 
@@ -168,6 +183,19 @@ def test_run_accepts_a_flow_document_with_its_input_schema(files):
     assert "'n' is a required property" in result.stderr
 
 
+def test_inline_json_array_input_is_refused_as_not_an_object(files):
+    result = gladier("run", files["flow"], "--input", " [1]", "--db", files["db"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "Error: run input must be a JSON object, got a list")
+
+
+def test_a_label_over_64_characters_is_cut_as_on_globus(files):
+    result = gladier("run", files["flow"], "--input", files["big"], "--json",
+                     "--label", "x" * 100, "--db", files["db"])
+    assert json.loads(result.stdout)["label"] == "x" * 62 + ".."
+
+
 def test_collections_must_be_a_json_object(files):
     result = gladier("run", files["flow"], "--collections", "[1]", "--db", files["db"])
     assert result.exit_code == 2
@@ -238,6 +266,40 @@ def test_unknown_run_is_one_line_and_a_hint(files):
         f"Error: No run with id 'no-such-run' in the engine database '{files['db']}'",
         "Hint: each database holds its own runs: check --db PATH (or GLADIER_DB); "
         "'gladier runs list' shows the runs it holds",
+    ]
+
+
+def test_a_bad_time_scale_gets_a_hint_about_the_time_scale(files, monkeypatch):
+    monkeypatch.setenv("GLADIER_TIME_SCALE", "abc")
+    result = gladier("run", files["flow"], "--input", files["big"], "--db", files["db"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "Error: GLADIER_TIME_SCALE must be a number, not 'abc'",
+        "Hint: set GLADIER_TIME_SCALE to a number greater than 0 (0.01 makes Waits 100 times "
+        "shorter), or unset it",
+    ]
+
+
+def test_an_unopenable_database_gets_a_hint_about_the_database_path(files):
+    not_a_dir = files["flow"]
+    result = gladier("runs", "list", "--db", f"{not_a_dir}/runs.db")
+    assert result.exit_code == 1
+    error, hint = result.stderr.splitlines()
+    assert error.startswith(f"Error: Cannot open the engine database '{not_a_dir}/runs.db': ")
+    assert hint == ("Hint: give a database file whose directory can be created and written: "
+                    "--db PATH (or GLADIER_DB)")
+
+
+def test_responding_to_a_finished_run_hints_at_where_the_run_is(files):
+    gladier("run", files["flow"], "--input", files["big"], "--db", files["db"])
+    [run_id] = _run_ids(files["db"])
+    result = gladier("runs", "respond", run_id, "--input", "1", "--db", files["db"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"Error: run {run_id} is not waiting for a web input (status SUCCEEDED, "
+        "0 open web inputs)",
+        "Hint: only a run INACTIVE at an AwaitWebInput state takes a response; "
+        f"'gladier runs show {run_id} --db {files['db']}' shows where it is",
     ]
 
 
@@ -349,10 +411,15 @@ def test_graph_colours_match_the_shared_palette(files):
 
 # help ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("command", [
-    [], ["validate"], ["run"], ["runs"], ["runs", "list"], ["runs", "show"], ["runs", "logs"],
-    ["runs", "cancel"], ["resume"], ["graph"],
-])
+def _commands(group, path=()):
+    """The path of every command and group under ``group``, itself included."""
+    yield list(path)
+    for name, command in getattr(group, "commands", {}).items():
+        yield from _commands(command, (*path, name))
+
+
+@pytest.mark.parametrize("command", list(_commands(cli)),
+                         ids=lambda path: " ".join(["gladier", *path]))
 def test_every_command_documents_itself(command):
     result = gladier(*command, "--help")
     assert result.exit_code == 0

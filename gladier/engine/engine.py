@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 FINAL_CODES = frozenset({"FlowSucceeded", "FlowFailed", "FlowCanceled"})
 #: The run input key that carries tokens for ``RunAs`` roles; dropped, never stored.
 TOKENS_KEY = "_tokens"
+#: What to do about a run or flow id the database does not hold.
+NOT_IN_DATABASE_HINT = ("each database holds its own runs: check --db PATH (or GLADIER_DB); "
+                        "'gladier runs list' shows the runs it holds")
 #: Driver ids of the engines open in this process (see :func:`driver_alive`).
 _OPEN_DRIVERS: set[str] = set()
 
@@ -151,7 +154,7 @@ class LocalEngine:
         flow = self._store.get_flow(flow_id)
         if flow is None:
             raise EngineError(f"No flow with id '{flow_id}' in the engine database "
-                              f"'{self.db_path}'")
+                              f"'{self.db_path}'", hint=NOT_IN_DATABASE_HINT)
         return {
             "id": flow["flow_id"], "title": flow["title"], "definition": flow["definition"],
             "input_schema": flow["input_schema"], "created_at": flow["created_at"],
@@ -244,7 +247,7 @@ class LocalEngine:
         row = self._store.get_run(run_id)
         if row is None:
             raise EngineError(f"No run with id '{run_id}' in the engine database "
-                              f"'{self.db_path}'")
+                              f"'{self.db_path}'", hint=NOT_IN_DATABASE_HINT)
         return _run_document(row)
 
     def get_run_logs(self, run_id: str, limit: int | None = None,

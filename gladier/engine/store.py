@@ -180,7 +180,9 @@ class Store:
             self._db.execute("PRAGMA busy_timeout=10000")
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as err:
-            raise EngineError(f"Cannot open the engine database '{path}': {err}") from err
+            raise EngineError(f"Cannot open the engine database '{path}': {err}",
+                              hint="give a database file whose directory can be created and "
+                                   "written: --db PATH (or GLADIER_DB)") from err
         self._lock = threading.RLock()
         self._sealer = _Sealer(path)
 

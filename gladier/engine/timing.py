@@ -19,6 +19,10 @@ MAX_POLL_INTERVAL = 600.0
 FIRST_POLL_LOCAL = 0.05
 
 
+_SCALE_HINT = ("set GLADIER_TIME_SCALE to a number greater than 0 (0.01 makes Waits 100 "
+               "times shorter), or unset it")
+
+
 def time_scale_from_env(value: float | None = None) -> float:
     """The time scale given, else ``GLADIER_TIME_SCALE``, else 1.0."""
     if value is None:
@@ -28,9 +32,11 @@ def time_scale_from_env(value: float | None = None) -> float:
         try:
             value = float(raw)
         except ValueError:
-            raise EngineError(f"GLADIER_TIME_SCALE must be a number, not '{raw}'") from None
+            raise EngineError(f"GLADIER_TIME_SCALE must be a number, not '{raw}'",
+                              hint=_SCALE_HINT) from None
     if value <= 0:
-        raise EngineError(f"The time scale must be greater than 0 (got {value})")
+        raise EngineError(f"The time scale must be greater than 0 (got {value})",
+                          hint=_SCALE_HINT)
     return float(value)
 
 

@@ -360,7 +360,9 @@ def follow(engine: t.Any, run_id: str, *,
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 raise EngineError(f"Run '{run_id}' did not end within {timeout} s "
-                                  f"(status {run['status']})")
+                                  f"(status {run['status']})",
+                                  hint="the run stays in the database: 'gladier resume' "
+                                       "continues it")
             try:
                 show([events.get(timeout=recheck if left is None else min(recheck, left))])
                 while not events.empty():
