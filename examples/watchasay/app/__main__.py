@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 import typing as t
 
@@ -40,8 +41,13 @@ def main(argv: t.Optional[t.Sequence[str]] = None) -> int:
             "identity %s without contacting Globus Auth, from loopback clients only",
             DEV_IDENTITY_ID,
         )
+    try:
+        app = create_app(settings)
+    except sqlite3.Error as err:  # a missing directory, a file that is not a database, ...
+        log.error("cannot open action store %s: %s", settings.db_path, err)
+        return 2
     log.info("watchasay: actions stored in %s", settings.db_path)
-    create_app(settings).run(host=args.host, port=args.port)
+    app.run(host=args.host, port=args.port)
     return 0
 
 

@@ -150,6 +150,21 @@ def test_dev_mode_refuses_to_listen_beyond_loopback(tmp_path, host):
     assert f"--host {host} is not" in result.stderr
 
 
+def test_an_action_store_that_cannot_be_opened_is_one_error_line_and_exit_2(tmp_path):
+    db = tmp_path / "no" / "such" / "dir" / "x.db"
+    result = subprocess.run(
+        [sys.executable, "app/", "--db", str(db)],
+        cwd=EXAMPLE_DIR,
+        env=_environment(WATCHASAY_DEV_TOKEN=DEV_TOKEN),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert f"cannot open action store {db}: unable to open database file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.skipif(
     bool(config.CLIENT_ID or config.CLIENT_SECRET or config.SCOPE),
     reason="app/config.py holds credentials, so the server would start",
