@@ -31,14 +31,21 @@ def pytest_sessionstart(session):
         raise pytest.UsageError("CI is set, so these must be present: " + "; ".join(missing))
 
 
+#: GLADIER_* variables about the test run itself, which every test keeps: where Globus's
+#: example flows are.
+TEST_SETUP_VARIABLES = ("GLADIER_FLOWS_CORPUS",)
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
-    """Every test gets its own HOME (so ~/.gladier is private) and no GLADIER_* settings."""
+    """Every test gets its own HOME (so ~/.gladier is private) and no GLADIER_* settings
+    (database, engine, time scale, tokens, collections, progress display, login, debug)."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
-    for variable in ("GLADIER_CLIENT_ID", "GLADIER_CLIENT_SECRET", "GLADIER_ENGINE"):
-        monkeypatch.delenv(variable, raising=False)
+    for variable in list(os.environ):
+        if variable.startswith("GLADIER_") and variable not in TEST_SETUP_VARIABLES:
+            monkeypatch.delenv(variable)
     return home
 
 

@@ -6,6 +6,7 @@ request body says how the action should behave.
 """
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -596,11 +597,19 @@ def test_time_scale_comes_from_the_environment(tmp_path, monkeypatch):
 
 
 def test_default_database_is_gladier_db_or_home(tmp_path, monkeypatch):
+    monkeypatch.delenv("GLADIER_DB", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
     with LocalEngine() as default:
-        assert default.db_path.endswith(".gladier/local.db")
+        assert default.db_path == str(tmp_path / ".gladier" / "local.db")
     monkeypatch.setenv("GLADIER_DB", str(tmp_path / "env.db"))
     with LocalEngine() as from_env:
         assert from_env.db_path == str(tmp_path / "env.db")
+
+
+def test_no_gladier_setting_of_the_calling_shell_reaches_a_test():
+    """conftest clears them (GLADIER_DB, GLADIER_TIME_SCALE, ...), whatever the shell set."""
+    assert [name for name in os.environ
+            if name.startswith("GLADIER_") and name != "GLADIER_FLOWS_CORPUS"] == []
 
 
 def test_a_provider_that_forgot_the_action_is_asked_again_with_the_same_request(engine):
