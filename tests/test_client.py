@@ -164,6 +164,22 @@ def test_get_input_has_function_ids_tool_defaults_and_config_overrides(
     }
 
 
+def test_config_override_with_an_uppercase_key_replaces_the_tool_default():
+    class ScanTool(GladierBaseTool):
+        flow_definition = {"StartAt": "Scan", "States": {"Scan": {"Type": "Pass", "End": True}}}
+        flow_input = {"scanPath": "/default"}
+
+    class ScanClient(GladierClient):
+        gladier_tools = [ScanTool]
+
+    client = ScanClient(ScanTool.flow_definition)
+    client.storage.config.path.parent.mkdir()
+    client.storage.config.path.write_text("[scan_client]\nscanPath = /override\n")
+
+    assert client.get_input()["input"]["scanPath"] == "/override"
+    assert "scanpath" not in client.get_input()["input"]
+
+
 def test_local_get_input_includes_function_ids_and_compute_endpoint():
     flow_input = ReconstructionClient().get_input()["input"]
 

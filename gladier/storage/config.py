@@ -3,6 +3,9 @@
 ``~/.gladier/<client_id>.cfg`` by default. A section holds ``flow_id``, ``flow_checksum``,
 ``<fn>_function_id``, ``<fn>_function_checksum`` and any flow input key the user wants to
 override. Nothing is written until a value is stored.
+
+Keys keep their case (``scanPath`` overrides the input key ``scanPath``). Versions before
+0.12 lowercased every key they wrote, so a key not found as given is looked up lowercased.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import io
 import os
 import pathlib
 
+from gladier.exc import ConfigException
 from gladier.flowgen.naming import snake_case
 from gladier.storage.files import write_private_text
 
@@ -36,14 +40,31 @@ class GladierConfig:
 
     def _read(self) -> configparser.ConfigParser:
         parser = configparser.ConfigParser(interpolation=None)
-        if self.path.exists():
-            parser.read(self.path, encoding="utf-8")
+        parser.optionxform = str  # keep the case of keys
+        if not self.path.exists():
+            return parser
+        try:  # read_file, not read: read() skips a file it cannot open
+            with open(self.path, encoding="utf-8") as fh:
+                parser.read_file(fh)
+        except (configparser.Error, OSError, UnicodeError) as error:
+            raise ConfigException(
+                f"Cannot read the gladier config file {self.path}: {error}. Fix the file "
+                "(sections like [my_client], one 'key = value' per line) or delete it to "
+                "start afresh (flows and functions are then registered again)"
+            ) from error
         return parser
 
     def _write(self, parser: configparser.ConfigParser) -> None:
         buf = io.StringIO()
         parser.write(buf)
-        write_private_text(self.path, buf.getvalue())
+        try:
+            write_private_text(self.path, buf.getvalue())
+        except OSError as error:
+            raise ConfigException(
+                f"Cannot write the gladier config file {self.path}: {error}. Make its "
+                "directory writable, or set the client's secret_config_filename to a "
+                "writable path"
+            ) from error
 
     def section(self, name: str) -> ConfigSection:
         return ConfigSection(self, name)
@@ -52,7 +73,7 @@ class GladierConfig:
         parser = self._read()
         if not parser.has_section(section):
             return None
-        return parser.get(section, key, fallback=None)
+        return parser.get(section, _stored_key(parser, section, key), fallback=None)
 
     def items(self, section: str) -> dict[str, str]:
         parser = self._read()
@@ -62,13 +83,22 @@ class GladierConfig:
         parser = self._read()
         if not parser.has_section(section):
             parser.add_section(section)
+        parser.remove_option(section, _stored_key(parser, section, key))
         parser.set(section, key, str(value))
         self._write(parser)
 
     def delete(self, section: str, key: str) -> None:
         parser = self._read()
-        if parser.has_section(section) and parser.remove_option(section, key):
+        if parser.has_section(section) and parser.remove_option(
+                section, _stored_key(parser, section, key)):
             self._write(parser)
+
+
+def _stored_key(parser: configparser.ConfigParser, section: str, key: str) -> str:
+    """``key`` as the file holds it: as given, else lowercased as older versions wrote it."""
+    if parser.has_option(section, key) or not parser.has_option(section, key.lower()):
+        return key
+    return key.lower()
 
 
 class ConfigSection:
