@@ -285,6 +285,34 @@ def test_tool_without_flow_fails_when_the_flow_is_needed(tools_module):
         Client().flow_definition
 
 
+def test_tool_flow_without_start_at_is_a_flow_gen_exception_naming_the_tool():
+    class NoStart(GladierBaseTool):
+        flow_definition = {"States": {"Only": {"Type": "Pass", "End": True}}}
+
+    @generate_flow_definition
+    class Client:
+        gladier_tools = [NoStart]
+
+    with pytest.raises(FlowGenException, match=r"NoStart: flow_definition must be a dict "
+                                               r"with 'StartAt'.*got \['States'\]"):
+        Client().flow_definition
+
+
+def test_chained_tool_returning_no_start_at_is_a_flow_gen_exception_naming_it(tools_module):
+    import sample_tools
+
+    class Headless(GladierBaseTool):
+        def get_flow_definition(self):
+            return {"States": {"Only": {"Type": "Pass", "End": True}}}
+
+    @generate_flow_definition
+    class Client:
+        gladier_tools = [sample_tools.UnTar, Headless]
+
+    with pytest.raises(FlowGenException, match="Headless.*no flow definition with StartAt"):
+        Client().flow_definition
+
+
 def test_client_instance_tools_are_used_when_present(tools_module):
     import sample_tools
 

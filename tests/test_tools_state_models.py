@@ -157,6 +157,42 @@ def test_choice_without_choices_is_refused():
         ChoiceState(state_name="Empty").get_flow_definition()
 
 
+def test_choice_options_given_to_the_constructor_are_used():
+    done = PassState(state_name="Done")
+    rule = ComparisonRule(Variable="$.status", StringEquals="ok")
+    choice = ChoiceState(state_name="Check", choices=[ChoiceOption(rule=rule, next=done)],
+                         default=done)
+
+    assert choice.get_flow_state_dict()["Choices"] == [
+        {"Variable": "$.status", "StringEquals": "ok", "Next": "Done"}]
+
+
+def test_a_bare_rule_as_a_choice_is_refused_naming_the_state():
+    rule = ComparisonRule(Variable="$.status", StringEquals="ok")
+
+    with pytest.raises(FlowGenException, match=r"<ChoiceState 'Check'> choices take ChoiceOption"
+                       r"\(rule=\.\.\., next=<state>\), got ComparisonRule"):
+        ChoiceState(state_name="Check", choices=[rule])
+    with pytest.raises(FlowGenException, match="choices take ChoiceOption"):
+        ChoiceState(state_name="Check").choice(rule)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: PassState(state_name="First").next(5),
+    lambda: ChoiceState(state_name="Check").set_default("Done"),
+    lambda: ChoiceState(state_name="Check", default="Done"),
+    lambda: ChoiceOption(rule=ComparisonRule(Variable="$.x", IsNull=True), next="Done"),
+], ids=["next", "set_default", "default_field", "option_next"])
+def test_a_non_state_where_a_state_belongs_is_refused_at_once(make):
+    with pytest.raises(FlowGenException, match="takes a state object"):
+        make()
+
+
+def test_a_non_rule_in_a_choice_option_is_refused():
+    with pytest.raises(FlowGenException, match="ChoiceOption rule takes a ChoiceRule"):
+        ChoiceOption(rule={"Variable": "$.x", "IsNull": True}, next=PassState())
+
+
 @pytest.mark.parametrize(
     "fields, expected",
     [

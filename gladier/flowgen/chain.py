@@ -28,8 +28,10 @@ def chain_tools(tools: t.Sequence[t.Any], *, comment: str | None = None) -> dict
     flows = []
     for tool in tools:
         flow = tool.get_flow_definition()
-        if not isinstance(flow, dict) or not flow.get("States"):
-            raise FlowGenException(f"Tool {tool!r} returned no flow definition with States")
+        if not isinstance(flow, dict) or not flow.get("States") or "StartAt" not in flow:
+            raise FlowGenException(
+                f"Tool {tool!r} returned no flow definition with StartAt and States"
+            )
         clashes = sorted(set(flow["States"]) & set(states))
         if clashes:
             raise StateNameConflict(

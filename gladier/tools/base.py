@@ -91,10 +91,12 @@ class GladierBaseTool:
                 f"{type(self).__qualname__}.flow_definition, or decorate the class with "
                 "@generate_flow_definition and list its compute_functions."
             )
-        if not isinstance(definition, dict) or not isinstance(definition.get("States"), dict):
+        if not isinstance(definition, dict) or not isinstance(definition.get("States"), dict) \
+                or not isinstance(definition.get("StartAt"), str):
+            got = sorted(definition) if isinstance(definition, dict) else type(definition).__name__
             raise FlowGenException(
-                f"Tool {self.tool_name}: flow_definition must be a dict with 'StartAt' and "
-                f"'States', got {type(definition).__name__}"
+                f"Tool {self.tool_name}: flow_definition must be a dict with 'StartAt' (a "
+                f"state name) and 'States' (a dict), got {got}"
             )
         return definition
 

@@ -134,6 +134,15 @@ class BaseState:
         return [name for name, state in states.items() if state.get("End") is True]
 
 
+def require_state(value: t.Any, where: str) -> BaseState:
+    """``value`` if it is a state object, else :class:`FlowGenException` naming ``where``."""
+    if not isinstance(value, BaseState):
+        raise FlowGenException(
+            f"{where} takes a state object (e.g. PassState(...)), got {value!r}"
+        )
+    return value
+
+
 class StateWithNextOrEnd(BaseState):
     """A state that goes on to a ``Next`` state or ends the flow."""
 
@@ -148,6 +157,7 @@ class StateWithNextOrEnd(BaseState):
         ``insert_next`` puts it right after this state (the old rest follows it);
         ``replace_next`` drops the old rest.
         """
+        require_state(next_state, f"{self!r}.next()")
         current = getattr(self, "next_state", None)
         if replace_next or current is None:
             self.next_state = next_state

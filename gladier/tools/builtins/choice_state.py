@@ -12,7 +12,7 @@ import typing as t
 
 from gladier.exc import FlowGenException
 from gladier.flowgen.parameters import json_path
-from gladier.tools.state_models import BaseState
+from gladier.tools.state_models import BaseState, require_state
 
 _NUMBER = (int, float)
 _TIMESTAMP = (str, datetime.datetime)
@@ -39,6 +39,9 @@ class ChoiceRule(abc.ABC):
     @abc.abstractmethod
     def flow_dict(self) -> dict:
         """The rule as it appears in ``Choices`` (without ``Next``)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.flow_dict()})"
 
 
 class ComparisonRule(ChoiceRule):
@@ -124,8 +127,13 @@ class ChoiceOption:
     """A rule and the state to go to when it holds."""
 
     def __init__(self, rule: ChoiceRule, next: BaseState) -> None:  # noqa: A002 (API name)
+        if not isinstance(rule, ChoiceRule):
+            raise FlowGenException(
+                f"ChoiceOption rule takes a ChoiceRule (ComparisonRule, AndRule, OrRule, "
+                f"NotRule), got {rule!r}"
+            )
         self.rule = rule
-        self.next = next
+        self.next = require_state(next, "ChoiceOption next")
 
     def flow_dict(self) -> dict:
         return {**self.rule.flow_dict(), "Next": self.next.valid_state_name}
@@ -138,14 +146,28 @@ class ChoiceState(BaseState):
     choices: t.List[ChoiceOption] = []
     default: t.Optional[BaseState] = None
 
+    def __init__(self, **fields: t.Any) -> None:
+        super().__init__(**fields)
+        self.choices = [self._option(choice) for choice in self.choices or []]
+        if self.default is not None:
+            require_state(self.default, f"{self!r} default")
+
+    def _option(self, choice: t.Any) -> ChoiceOption:
+        if not isinstance(choice, ChoiceOption):
+            raise FlowGenException(
+                f"{self!r} choices take ChoiceOption(rule=..., next=<state>), got {choice!r}; "
+                "a rule alone does not say which state to go to"
+            )
+        return choice
+
     def choice(self, choice_option: ChoiceOption) -> ChoiceState:
         """Add an option (checked in the order added); returns ``self``."""
-        self.choices.append(choice_option)
+        self.choices.append(self._option(choice_option))
         return self
 
     def set_default(self, default_choice: BaseState) -> BaseState:
         """The state to go to when no rule holds; returns that state, for chaining from it."""
-        self.default = default_choice
+        self.default = require_state(default_choice, f"{self!r}.set_default()")
         return default_choice
 
     def get_flow_state_dict(self) -> dict:
