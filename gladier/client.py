@@ -335,6 +335,11 @@ class GladierBaseClient:
 
     def check_input(self, tool: t.Any, flow_input: dict) -> None:
         """Raise :class:`MissingFlowInput` naming the keys ``tool`` needs but lacks."""
+        if not hasattr(tool, "get_required_input"):
+            raise ConfigException(
+                f"{type(self).__name__}.check_input() takes a tool (a GladierBaseTool "
+                f"instance, e.g. from self.tools), got {tool!r}"
+            )
         given = flow_input.get("input", {})
         missing = [key for key in tool.get_required_input() if key not in given]
         if missing:

@@ -154,6 +154,21 @@ def test_run_flow_names_tool_and_missing_key(mocked_responses, globus_client):
     assert raised.value.errors[0]["key"] == "scan_path"
 
 
+def test_authorizers_that_are_not_a_dict_are_a_config_exception():
+    with pytest.raises(ConfigException, match="authorizers .* must be a dict"):
+        ReconstructionClient(authorizers=list(all_authorizers().values()), engine="globus")
+
+
+def test_check_input_of_something_that_is_not_a_tool_names_the_client():
+    with pytest.raises(ConfigException, match=r"ReconstructionClient.check_input\(\) takes a tool"):
+        ReconstructionClient().check_input(object(), {"input": {}})
+
+
+def test_run_label_that_is_not_a_string_is_refused_on_the_local_engine():
+    with pytest.raises(ConfigException, match="run label must be a string"):
+        ReconstructionClient().run_flow({"input": {"scan_path": "/data/scan.h5"}}, label=123)
+
+
 def test_get_input_has_function_ids_tool_defaults_and_config_overrides(
         mocked_responses, globus_client):
     answer_compute_registration(mocked_responses)

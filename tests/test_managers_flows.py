@@ -11,7 +11,7 @@ from globus_sdk.config import get_service_url
 from globus_sdk.scopes import ComputeScopes, SpecificFlowScopes
 from globus_sdk.testing import get_last_request, get_response_set, load_response
 
-from gladier.exc import AuthException, StateOutputNotFound
+from gladier.exc import AuthException, ConfigException, StateOutputNotFound
 from gladier.managers import CallbackLoginManager, FlowsManager
 from gladier.managers import base as base_module
 from gladier.managers import flows_manager
@@ -168,6 +168,20 @@ def test_run_sends_input_label_tags_and_group_permissions(mocked_responses, mana
     assert body["run_monitors"] == [f"urn:globus:groups:id:{GROUP}"]
     assert body["activity_notification_policy"] == {"status": ["FAILED"]}
     assert get_last_request().headers["Authorization"] == f"Bearer token-for-{FLOW_SCOPE}"
+
+
+@pytest.mark.parametrize("where", ["argument", "run_kwargs"])
+def test_run_label_that_is_not_a_string_is_refused_before_any_request(
+        mocked_responses, manager, where):
+    if where == "run_kwargs":
+        manager.run_kwargs = {"label": 123}
+        kwargs = {}
+    else:
+        kwargs = {"label": 123}
+
+    with pytest.raises(ConfigException, match="run label must be a string.*got int 123"):
+        manager.run_flow({"input": {}}, **kwargs)
+    assert not mocked_responses.calls
 
 
 def test_run_with_missing_scope_asks_for_consent_then_retries_once(

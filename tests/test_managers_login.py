@@ -11,7 +11,7 @@ from globus_sdk.scopes import FlowsScopes, TransferScopes
 from globus_sdk.testing import load_response
 from globus_sdk.token_storage import SQLiteTokenStorage, TokenStorageData
 
-from gladier.exc import AuthException
+from gladier.exc import AuthException, ConfigException
 from gladier.managers import (
     CallbackLoginManager,
     ConfidentialClientLoginManager,
@@ -67,6 +67,11 @@ def test_callback_login_manager_asks_callback_only_for_missing_scopes():
     assert asked == [[TRANSFER]]
     assert set(authorizers) == {MANAGE, TRANSFER}
     assert manager.is_logged_in()
+
+
+def test_callback_login_manager_refuses_authorizers_that_are_not_a_dict():
+    with pytest.raises(ConfigException, match=r"must be a dict \{scope: authorizer\}, got list"):
+        CallbackLoginManager([authorizer("m")])
 
 
 def test_callback_login_manager_without_callback_names_missing_scopes():

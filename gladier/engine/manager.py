@@ -70,15 +70,14 @@ class LocalFlowsManager(BaseFlowsManager):
     def run_flow(self, flow_input: dict, *, label: str | None = None,
                  tags: list[str] | None = None, **run_kwargs: t.Any) -> dict:
         """Start a run on the engine; return its run document."""
-        flow_id = self.sync_flow()
         options = {**self.run_kwargs, **run_kwargs}
         label = options.pop("label", None) if label is None else label
         tags = options.pop("tags", None) if tags is None else tags
         options.pop("label", None)
         options.pop("tags", None)
-        return self.engine.run_flow(flow_id, flow_input,
-                                    label=shorten_label(label) if label else None,
-                                    tags=tags, **options)
+        label = shorten_label(label) if label is not None else None  # refuses a bad label first
+        return self.engine.run_flow(self.sync_flow(), flow_input, label=label, tags=tags,
+                                    **options)
 
     def get_status(self, run_id: str) -> dict:
         return self.engine.get_run(run_id)

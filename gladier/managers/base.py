@@ -12,7 +12,7 @@ import logging
 import time
 import typing as t
 
-from gladier.exc import StateOutputNotFound
+from gladier.exc import ConfigException, StateOutputNotFound
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,11 @@ MAX_POLL_INTERVAL = 60
 
 def shorten_label(label: str) -> str:
     """Fit a label in the service's 64 characters, marking the cut with ``..``."""
+    if not isinstance(label, str):
+        raise ConfigException(
+            f"A run label must be a string (run_flow(label=...) or run_kwargs['label']), "
+            f"got {type(label).__name__} {label!r}"
+        )
     if len(label) <= MAX_LABEL_LENGTH:
         return label
     return label[: MAX_LABEL_LENGTH - 2] + ".."

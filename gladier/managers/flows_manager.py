@@ -297,8 +297,8 @@ class FlowsManager(BaseFlowsManager):
     def run_flow(self, flow_input: dict, *, label: str | None = None,
                  tags: list[str] | None = None, **run_kwargs: t.Any) -> dict:
         """Start a run; re-consent once if the flow's scope changed, redeploy if deleted."""
+        fields = self._run_fields(label, tags, run_kwargs)  # refuses a bad label first
         flow_id = self.sync_flow()
-        fields = self._run_fields(label, tags, run_kwargs)
         try:
             return self._start(flow_id, flow_input, fields)
         except globus_sdk.GlobusAPIError as error:

@@ -26,7 +26,7 @@ from globus_sdk.scopes import (
 )
 from globus_sdk.token_storage import TokenValidationError
 
-from gladier.exc import AuthException
+from gladier.exc import AuthException, ConfigException
 from gladier.storage.tokens import open_token_storage
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,11 @@ class CallbackLoginManager(BaseLoginManager):
     def __init__(self, authorizers: AuthorizerMap | None = None,
                  callback: t.Callable[[list[str]], AuthorizerMap] | None = None) -> None:
         super().__init__()
+        if authorizers is not None and not isinstance(authorizers, t.Mapping):
+            raise ConfigException(
+                "authorizers (of the client or CallbackLoginManager) must be a dict "
+                f"{{scope: authorizer}}, got {type(authorizers).__name__} {authorizers!r}"
+            )
         self.authorizers: dict[str, GlobusAuthorizer] = dict(authorizers or {})
         self.callback = callback
 
