@@ -65,7 +65,9 @@ class GladierBaseClient:
     :param authorizers: ``{scope: authorizer}`` to use instead of logging in; they must
         cover every scope the client needs, else :class:`AuthException` is raised
     :param auto_login: log in when a scope is missing (never when false, nor without a
-        terminal: then :class:`AuthException` names the missing scopes)
+        terminal: then :class:`AuthException` names the missing scopes). Applies to the
+        default login manager only: a ``login_manager`` you pass defines login behaviour and
+        keeps its own setting, e.g. ``UserAppLoginManager(..., auto_login=False)``
     :param auto_registration: deploy or update flows and functions when they changed
     :param login_manager: where tokens come from (default: chosen from the environment)
     :param flows_manager: deploys and runs the flow (default: per ``engine``)

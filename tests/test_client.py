@@ -10,6 +10,7 @@ from globus_sdk.scopes import ComputeScopes, SpecificFlowScopes
 from globus_sdk.testing import get_last_request, get_response_set, load_response
 
 from gladier import GladierBaseClient, GladierBaseTool, GladierClient, generate_flow_definition
+from gladier.client import DEFAULT_CLIENT_ID
 from gladier.exc import (
     AuthException,
     ConfigException,
@@ -253,6 +254,19 @@ def test_auto_login_off_raises_auth_exception_before_any_request(mocked_response
     with pytest.raises(AuthException, match="auto_login=False"):
         client.run_flow({"input": {"scan_path": "/data/scan_001.h5"}})
     assert not client.is_logged_in()
+
+
+def test_supplied_login_manager_keeps_its_own_auto_login_setting(mocked_responses, tmp_path):
+    quiet = UserAppLoginManager(client_id=DEFAULT_CLIENT_ID, tokens_path=tmp_path / "q.db",
+                                auto_login=False)
+    prompting = UserAppLoginManager(client_id=DEFAULT_CLIENT_ID, tokens_path=tmp_path / "p.db")
+
+    client = ReconstructionClient(engine="globus", login_manager=quiet)  # auto_login=True
+    with pytest.raises(AuthException, match="auto_login=False"):
+        client.run_flow({"input": {"scan_path": "/data/scan_001.h5"}})
+    assert not mocked_responses.calls
+    ReconstructionClient(engine="globus", auto_login=False, login_manager=prompting)
+    assert prompting.auto_login is True
 
 
 def test_gladier_client_runs_a_given_definition_on_the_local_engine():
