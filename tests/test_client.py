@@ -28,7 +28,8 @@ from gladier.managers.flows_manager import FLOWS_SCOPES
 FLOW_ID = get_response_set(globus_sdk.FlowsClient.create_flow).lookup("default").json["id"]
 FLOW_SCOPE = str(SpecificFlowScopes(FLOW_ID).user)
 COMPUTE_SCOPE = str(ComputeScopes.all)
-FUNCTION_ID = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+FUNCTION_ID = get_response_set(globus_sdk.ComputeClientV3.register_function).lookup(
+    "default").json["function_uuid"]
 
 
 def reconstruct(**data):
@@ -58,11 +59,6 @@ def all_authorizers(*extra):
 @pytest.fixture
 def globus_client():
     return ReconstructionClient(authorizers=all_authorizers(FLOW_SCOPE), engine="globus")
-
-
-def answer_compute_registration(mocked_responses):
-    mocked_responses.add("POST", "https://compute.api.globus.org/v3/functions",
-                         json={"function_uuid": FUNCTION_ID})
 
 
 # -- engine choice and construction ---------------------------------------------------
@@ -144,7 +140,7 @@ def test_run_flow_input_must_be_nested_under_input(globus_client):
 
 
 def test_run_flow_names_tool_and_missing_key(mocked_responses, globus_client):
-    answer_compute_registration(mocked_responses)
+    load_response(globus_sdk.ComputeClientV3.register_function)
 
     with pytest.raises(FlowInputError, match="ReconstructTool requires flow input 'scan_path'") \
             as raised:
@@ -172,7 +168,7 @@ def test_run_label_that_is_not_a_string_is_refused_on_the_local_engine():
 
 def test_get_input_has_function_ids_tool_defaults_and_config_overrides(
         mocked_responses, globus_client):
-    answer_compute_registration(mocked_responses)
+    load_response(globus_sdk.ComputeClientV3.register_function)
     globus_client.storage.set_value("threshold", "7")
 
     assert globus_client.get_input() == {
@@ -208,7 +204,7 @@ def test_local_get_input_includes_function_ids_and_compute_endpoint():
 
 
 def test_run_flow_on_globus_registers_deploys_and_runs(mocked_responses, globus_client):
-    answer_compute_registration(mocked_responses)
+    load_response(globus_sdk.ComputeClientV3.register_function)
     load_response(globus_sdk.FlowsClient.create_flow)
     load_response(globus_sdk.SpecificFlowClient.run_flow)
 

@@ -1,7 +1,8 @@
 """ComputeManager registers functions with Globus Compute, tracked by checksum.
 
-globus_sdk.testing has no Compute fixtures, so the Compute web service is answered with
-``responses`` using its real response shape (``{"function_uuid": ...}``).
+globus_compute_sdk registers through ``globus_sdk.ComputeClientV3.register_function``, so
+the Compute web service answers with that method's globus_sdk.testing canned response; a
+second registration's answer (another id) is added by hand in the same shape.
 """
 
 import json
@@ -9,12 +10,13 @@ import json
 import globus_sdk
 import pytest
 from globus_sdk.scopes import ComputeScopes
+from globus_sdk.testing import get_response_set, load_response
 
 from gladier.exc import FunctionObsolete, RegistrationException
 from gladier.managers import CallbackLoginManager, ComputeManager
 
-COMPUTE_URL = "https://compute.api.globus.org"
-FIRST_ID = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+REGISTER = get_response_set(globus_sdk.ComputeClientV3.register_function).lookup("default")
+FIRST_ID = REGISTER.json["function_uuid"]
 SECOND_ID = "1a2b3c4d-5e6f-4a0b-9c1d-2e3f4a5b6c7d"
 
 
@@ -46,20 +48,22 @@ def manager(compute_login, config_section):
     return ComputeManager(login_manager=compute_login, storage=config_section)
 
 
-def register_answers(mocked_responses, *function_ids):
-    for function_id in function_ids:
-        mocked_responses.add("POST", f"{COMPUTE_URL}/v3/functions",
-                             json={"function_uuid": function_id})
+def answer_registrations(mocked_responses, second_id=None):
+    """The canned registration answer (FIRST_ID), then ``second_id`` if given."""
+    load_response(globus_sdk.ComputeClientV3.register_function)
+    if second_id:
+        mocked_responses.add(REGISTER.method, REGISTER.full_url,
+                             json={"function_uuid": second_id})
 
 
 def registrations(mocked_responses):
     return [json.loads(c.request.body) for c in mocked_responses.calls
-            if c.request.url == f"{COMPUTE_URL}/v3/functions"]
+            if c.request.url == REGISTER.full_url]
 
 
 def test_new_function_is_registered_and_its_id_and_checksum_stored(
         mocked_responses, manager, config_section):
-    register_answers(mocked_responses, FIRST_ID)
+    answer_registrations(mocked_responses)
     function = reconstruct_v1()
 
     ids = manager.get_function_ids([ReconstructionTool(function)])
@@ -74,7 +78,7 @@ def test_new_function_is_registered_and_its_id_and_checksum_stored(
 
 
 def test_unchanged_function_is_not_registered_again(mocked_responses, manager):
-    register_answers(mocked_responses, FIRST_ID)
+    answer_registrations(mocked_responses)
     tool = ReconstructionTool(reconstruct_v1())
     manager.get_function_ids([tool])
 
@@ -83,7 +87,7 @@ def test_unchanged_function_is_not_registered_again(mocked_responses, manager):
 
 
 def test_changed_function_source_is_registered_again(mocked_responses, manager, config_section):
-    register_answers(mocked_responses, FIRST_ID, SECOND_ID)
+    answer_registrations(mocked_responses, SECOND_ID)
     manager.get_function_ids([ReconstructionTool(reconstruct_v1())])
 
     ids = manager.get_function_ids([ReconstructionTool(reconstruct_v2())])
@@ -96,7 +100,7 @@ def test_changed_function_source_is_registered_again(mocked_responses, manager, 
 
 def test_changed_function_without_auto_registration_is_obsolete(
         mocked_responses, manager, config_section):
-    register_answers(mocked_responses, FIRST_ID)
+    answer_registrations(mocked_responses)
     manager.get_function_ids([ReconstructionTool(reconstruct_v1())])
     manager.auto_registration = False
 
