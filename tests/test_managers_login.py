@@ -165,6 +165,24 @@ def test_confidential_client_logs_in_with_client_credentials(mocked_responses, t
     assert stat.S_IMODE(tokens_path.stat().st_mode) == 0o600
 
 
+def test_confidential_client_uses_tokens_stored_by_an_earlier_process(
+        mocked_responses, tokens_path, no_terminal):
+    load_response(globus_sdk.ConfidentialAppAuthClient.oauth2_client_credentials_tokens)
+    first = ConfidentialClientLoginManager(client_id=CLIENT_ID, client_secret="s3cret",
+                                           tokens_path=tokens_path)
+    first.add_requirements([TRANSFER])
+    first.get_manager_authorizers()
+
+    later = ConfidentialClientLoginManager(client_id=CLIENT_ID, client_secret="s3cret",
+                                           tokens_path=tokens_path)
+    later.add_requirements([TRANSFER])
+    authorizers = later.get_manager_authorizers()
+
+    assert authorizers[TRANSFER].get_authorization_header() == \
+        "Bearer DUMMY_TRANSFER_TOKEN_FROM_THE_INTERTUBES"
+    assert len(mocked_responses.calls) == 1
+
+
 @pytest.mark.parametrize("scope, resource_server", [
     (MANAGE, "flows.globus.org"),
     (TRANSFER, "transfer.api.globus.org"),

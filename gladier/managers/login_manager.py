@@ -191,6 +191,12 @@ class _GlobusAppLoginManager(BaseLoginManager):
         if self._app is None and not self.tokens_path.exists():
             return {}
         stored = self.app.token_storage.get_token_data_by_resource_server()
+        # A ClientApp makes an authorizer only for a server it has scope requirements for,
+        # and a new process has none until it logs in: require what the tokens hold.
+        self.app.add_scope_requirements({
+            server: data.scope.split() for server, data in stored.items()
+            if server not in self.app.scope_requirements
+        })
         authorizers: dict[str, GlobusAuthorizer] = {}
         for resource_server, token_data in stored.items():
             try:
