@@ -3,12 +3,16 @@
 import io
 import json
 import sys
+import time
+import urllib.parse
 
 import globus_sdk
 import pytest
 from globus_sdk.scopes import ComputeScopes, SpecificFlowScopes
 from globus_sdk.testing import get_last_request, get_response_set, load_response
+from globus_sdk.token_storage import TokenStorageData
 
+import gladier
 from gladier import GladierBaseClient, GladierBaseTool, GladierClient, generate_flow_definition
 from gladier.client import DEFAULT_CLIENT_ID
 from gladier.exc import (
@@ -24,6 +28,8 @@ from gladier.managers import (
     UserAppLoginManager,
 )
 from gladier.managers.flows_manager import FLOWS_SCOPES
+from gladier.storage import open_token_storage
+from gladier.tools import PassState
 
 FLOW_ID = get_response_set(globus_sdk.FlowsClient.create_flow).lookup("default").json["id"]
 FLOW_SCOPE = str(SpecificFlowScopes(FLOW_ID).user)
@@ -59,6 +65,23 @@ def all_authorizers(*extra):
 @pytest.fixture
 def globus_client():
     return ReconstructionClient(authorizers=all_authorizers(FLOW_SCOPE), engine="globus")
+
+
+HELLO = {"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "End": True}}}
+
+
+def store_flows_tokens(client):
+    """Tokens for every Flows scope, as an earlier login of this client stored them."""
+    manager = client.login_manager
+    storage = open_token_storage(manager.tokens_path, namespace=manager.token_namespace)
+    storage.store_token_data_by_resource_server({
+        "flows.globus.org": TokenStorageData(
+            resource_server="flows.globus.org", identity_id=None,
+            scope=" ".join(FLOWS_SCOPES), access_token="flows-access",
+            refresh_token="flows-refresh", expires_at_seconds=int(time.time()) + 3600,
+            token_type="Bearer",
+        )
+    })
 
 
 # -- engine choice and construction ---------------------------------------------------
@@ -129,6 +152,126 @@ def test_sufficient_authorizers_use_a_callback_login_manager(globus_client):
     assert isinstance(globus_client.login_manager, CallbackLoginManager)
     assert globus_client.is_logged_in()
     assert COMPUTE_SCOPE in globus_client.scopes
+
+
+# -- login and logout ---------------------------------------------------------------
+
+
+def test_login_on_the_local_engine_makes_no_request_and_writes_no_file(
+        mocked_responses, isolated_home):
+    client = ReconstructionClient()
+
+    client.login()
+    client.logout()
+
+    assert not mocked_responses.calls
+    assert list(isolated_home.iterdir()) == []
+
+
+def test_login_asks_auth_for_every_scope_the_client_needs(monkeypatch, mocked_responses):
+    monkeypatch.setenv("GLADIER_CLIENT_ID", "7414f0b4-7d05-4bb6-bb00-076fa3f17cf5")
+    monkeypatch.setenv("GLADIER_CLIENT_SECRET", "s3cret")
+    load_response(globus_sdk.ConfidentialAppAuthClient.oauth2_client_credentials_tokens)
+    client = ReconstructionClient(engine="globus")
+
+    client.login()
+
+    asked = [urllib.parse.parse_qs(c.request.body) for c in mocked_responses.calls]
+    assert all(form["grant_type"] == ["client_credentials"] for form in asked)
+    scopes = {scope for form in asked for scope in form["scope"][0].split()}
+    assert COMPUTE_SCOPE in client.scopes and set(client.scopes) <= scopes
+
+
+def test_login_with_every_token_stored_makes_no_request(mocked_responses):
+    client = GladierClient(HELLO, engine="globus")
+    store_flows_tokens(client)
+
+    client.login()
+
+    assert client.is_logged_in()
+    assert not mocked_responses.calls
+
+
+def test_logout_revokes_the_stored_tokens_and_keeps_the_flow_id(mocked_responses):
+    load_response(globus_sdk.NativeAppAuthClient.oauth2_revoke_token)
+    client = GladierClient(HELLO, engine="globus")
+    store_flows_tokens(client)
+    client.storage.set_value("flow_id", FLOW_ID)
+
+    client.logout()
+
+    revoked = [urllib.parse.parse_qs(c.request.body)["token"] for c in mocked_responses.calls]
+    assert sorted(token for tokens in revoked for token in tokens) == \
+        ["flows-access", "flows-refresh"]
+    assert all(c.request.url.endswith("/v2/oauth2/token/revoke") for c in mocked_responses.calls)
+    assert not GladierClient(HELLO, engine="globus").is_logged_in()
+    assert client.get_flow_id() == FLOW_ID
+
+
+# -- tools, definitions and schema ---------------------------------------------------
+
+
+def test_version_is_the_package_version():
+    assert ReconstructionClient().version == gladier.__version__
+
+
+@pytest.mark.parametrize("reference", [ReconstructTool, ReconstructTool(),
+                                       "test_client.ReconstructTool"])
+def test_get_gladier_defaults_cls_loads_a_tool_from_each_kind_of_reference(reference):
+    tool = GladierBaseClient.get_gladier_defaults_cls(reference)
+
+    assert isinstance(tool, ReconstructTool)
+    assert tool.get_required_input() == ["scan_path"]
+
+
+def test_get_gladier_defaults_cls_applies_an_alias_from_the_reference():
+    tool = GladierBaseClient.get_gladier_defaults_cls("test_client.ReconstructTool:Nightly")
+
+    assert tool.alias == "Nightly"
+    assert tool.get_required_input() == ["nightly_scan_path"]
+
+
+def test_get_gladier_defaults_cls_names_a_reference_that_does_not_import():
+    with pytest.raises(ConfigException, match="no_such_module"):
+        GladierBaseClient.get_gladier_defaults_cls("no_such_module.Tool")
+
+
+def test_get_flow_schema_is_a_copy_of_the_class_schema_and_empty_by_default():
+    class SchemaClient(GladierClient):
+        flow_schema = {"type": "object", "required": ["input"]}
+
+    schema = SchemaClient(HELLO).get_flow_schema()
+    schema["required"] = []
+
+    assert SchemaClient(HELLO).get_flow_schema() == {"type": "object", "required": ["input"]}
+    assert GladierClient(HELLO).get_flow_schema() == {}
+
+
+def test_flow_schema_is_deployed_as_the_input_schema(mocked_responses):
+    class SchemaClient(GladierClient):
+        flow_schema = {"type": "object", "required": ["input"]}
+
+    load_response(globus_sdk.FlowsClient.create_flow)
+    client = SchemaClient(HELLO, engine="globus",
+                          authorizers=all_authorizers(FLOW_SCOPE))
+
+    client.sync_flow()
+
+    assert json.loads(get_last_request().body)["input_schema"] == SchemaClient.flow_schema
+
+
+def test_a_state_object_as_flow_definition_runs_on_the_local_engine():
+    class Greeter(GladierBaseClient):
+        flow_definition = PassState(state_name="Greet", parameters={"who.$": "$.input.who"},
+                                    result_path="$.Greet")
+
+    client = Greeter()
+    run = client.run_flow({"input": {"who": "world"}})
+    last = client.progress(run["run_id"], callback=lambda run: None, delay=0.05)
+
+    assert client.get_flow_definition()["StartAt"] == "Greet"
+    assert last["status"] == "SUCCEEDED"
+    assert client.get_details(run["run_id"], "Greet") == {"who": "world"}
 
 
 # -- input --------------------------------------------------------------------------
@@ -223,6 +366,22 @@ def test_run_flow_on_globus_registers_deploys_and_runs(mocked_responses, globus_
     assert run_body["label"] == "nightly reconstruction"
     assert run_body["tags"] == ["nightly"]
     assert globus_client.get_flow_id() == FLOW_ID
+
+
+def test_sync_after_an_update_makes_no_call(mocked_responses):
+    load_response(globus_sdk.FlowsClient.create_flow)
+    load_response(globus_sdk.FlowsClient.update_flow)
+    client = GladierClient(HELLO, engine="globus", authorizers=all_authorizers(FLOW_SCOPE))
+    client.sync_flow()
+    client.flow_definition = {"StartAt": "Hello", "States": {
+        "Hello": {"Type": "Pass", "Result": "again", "End": True}}}
+    client.sync_flow()
+    assert [c.request.method for c in mocked_responses.calls] == ["POST", "PUT"]
+
+    assert client.sync_flow() == FLOW_ID
+    assert GladierClient(client.flow_definition, engine="globus",
+                         authorizers=all_authorizers(FLOW_SCOPE)).sync_flow() == FLOW_ID
+    assert len(mocked_responses.calls) == 2
 
 
 def test_auto_registration_off_without_deployed_flow_raises(mocked_responses):
