@@ -545,10 +545,12 @@ def resume(as_json: bool, db: str | None, collections: dict | None, tokens: dict
     """Continue every unfinished run in the database (e.g. after a crash) and wait for them.
 
     Each run continues from its last completed step; actions already started are not started
-    again. Waiting stops when each run has ended or needs a person (INACTIVE). Exit status 0
+    again. Waiting stops when each run has ended or needs a person (INACTIVE). This command
+    registers no compute functions: a compute task that still has to run leaves its run
+    INACTIVE, for a resume from the script that registers the function. Exit status 0
     when every resumed run SUCCEEDED (or none was unfinished), else 1.
     """
-    from gladier.ui.progress import follow
+    from gladier.ui.progress import failure_reason, follow
 
     engine = _open_engine(db, collections=collections, tokens=tokens)
     finals = [follow(engine, run_id, renderer=_quietly, timeout=timeout)
@@ -559,7 +561,14 @@ def resume(as_json: bool, db: str | None, collections: dict | None, tokens: dict
         click.echo("no unfinished runs")
     else:
         for final in finals:
-            click.echo(f"run {final.get('run_id')} {final.get('status')}")
+            reason = "" if final.get("status") == "SUCCEEDED" else failure_reason(final)
+            click.echo(f"run {final.get('run_id')} {final.get('status')}"
+                       + (f": {reason}" if reason else ""))
+        if any((final.get("details") or {}).get("code") == "FunctionNotRegistered"
+               for final in finals):
+            click.echo("Hint: register the functions the run needs "
+                       "(LocalEngine.register_function) and call LocalEngine(db).resume() "
+                       "from your script", err=True)
     succeeded = all(final.get("status") == "SUCCEEDED" for final in finals)
     click.get_current_context().exit(0 if succeeded else EXIT_RUN_FAILED)
 

@@ -19,7 +19,9 @@ submits the same tasks again: a task already claimed is not run a second time, i
 worker waits for the recorded result instead. A task whose worker vanished without a
 result (the worker itself was killed) is not re-run, since it may have had side effects:
 it fails with ``TaskInterrupted``. So each task runs at most once, and a lost run is
-reported, never silently repeated.
+reported, never silently repeated. A resumed engine that lacks a task's function (``gladier
+resume`` registers none) answers from the ledger when every such task has a result, and
+otherwise leaves the action INACTIVE for a resume from a process that registers it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import functools
 import json
+import logging
 import os
 import shutil
 import sys
@@ -43,8 +46,11 @@ from gladier.engine.providers.actions import (
     body_fingerprint,
     check_request,
 )
-from gladier.engine.providers.base import FAILED, SUCCEEDED, TERMINAL
+from gladier.engine.providers.base import FAILED, INACTIVE, SUCCEEDED, TERMINAL
 from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID, FunctionRegistry
+from gladier.exc import ActionProviderError
+
+log = logging.getLogger(__name__)
 
 
 class ComputeTask(t.NamedTuple):
@@ -179,8 +185,12 @@ class TaskLedger:
         """The ledger of the engine database ``db_path`` (or the ledger directory ``root``)."""
         self.root = root if root is not None else f"{db_path}-compute-tasks"
 
+    def begin(self, action_id: str) -> None:
+        """Note that this engine accepted the action (before any of its tasks runs)."""
+        os.makedirs(os.path.join(self.root, action_id), mode=0o700, exist_ok=True)
+
     def started_before(self, action_id: str) -> bool:
-        """Whether some worker, maybe of an engine that died, began a task of the action."""
+        """Whether an engine, maybe one that died, accepted the action before."""
         return os.path.isdir(os.path.join(self.root, action_id))
 
     def forget(self, action_id: str) -> None:
@@ -248,6 +258,24 @@ def _recorded(result: dict) -> t.Any:
     if result.get("error"):
         raise RecordedTaskError(result["error"])
     return result.get("output")
+
+
+def _finished(result: dict) -> cf.Future:
+    """A done future holding a result read from the ledger."""
+    future: cf.Future = cf.Future()
+    try:
+        future.set_result(_recorded(result))
+    except RecordedTaskError as error:
+        future.set_exception(error)
+    return future
+
+
+class _Unregistered(Exception):
+    """A resumed action still needs a function this process has not registered."""
+
+    def __init__(self, function_id: str):
+        super().__init__(function_id)
+        self.function_id = function_id
 
 
 class _Journal:
@@ -430,22 +458,29 @@ class ComputeProvider:
     # -- the provider protocol ------------------------------------------------------------
 
     def run(self, request: dict) -> dict:
-        _, body = check_request(request)
+        request_id, body = check_request(request)
         fingerprint = body_fingerprint(body)
         found = self._actions.existing(request, fingerprint=fingerprint)
         if found is not None:
             return found
         tasks = parse_tasks(body)
-        submits = [self._submitter(task, f"task {i}") for i, task in enumerate(tasks)]
+        action_id = self._actions.action_id_for(request_id)
+        recovering = self._ledger is not None and self._ledger.started_before(action_id)
+        batch = _Batch(action_id, tasks)
+        try:
+            submits = [self._submitter(task, f"task {i}", action_id, batch.task_ids[i],
+                                       recovering) for i, task in enumerate(tasks)]
+        except _Unregistered as missing:
+            return self._wait_for_function(request, fingerprint, missing.function_id)
         document, created = self._actions.start(
             request, display_status=f"Running {len(tasks)} task(s)",
             checked_fingerprint=fingerprint,
         )
         if not created:
             return document
-        batch = _Batch(document["action_id"], tasks)
         self._batches[batch.action_id] = batch
-        recovering = self._ledger is not None and self._ledger.started_before(batch.action_id)
+        if self._ledger is not None:
+            self._ledger.begin(action_id)
         for index, submit in enumerate(submits):
             try:
                 future = submit(batch.task_ids[index], batch.action_id, recovering)
@@ -455,6 +490,21 @@ class ComputeProvider:
             batch.futures.append(future)
             future.add_done_callback(functools.partial(self._task_done, batch, index))
         return self._actions.get(batch.action_id)
+
+    def _wait_for_function(self, request: dict, fingerprint: str, function_id: str) -> dict:
+        """The action an earlier engine began is left INACTIVE, not failed: its tasks may
+        have finished, and a resume from a process that registers the function ends it."""
+        reason = (
+            f"Compute function '{function_id}' is not registered in this process; resume "
+            "from a process that registers it (LocalEngine.register_function)"
+        )
+        log.warning("gladier compute: request %s waits: %s", request["request_id"], reason)
+        document, _ = self._actions.start(
+            request, status=INACTIVE, display_status="Waiting for a function",
+            details={"code": "FunctionNotRegistered", "description": reason},
+            checked_fingerprint=fingerprint,
+        )
+        return document
 
     def status(self, action_id: str) -> dict:
         return self._actions.get(action_id)
@@ -496,11 +546,27 @@ class ComputeProvider:
     # -- running tasks --------------------------------------------------------------------
 
     def _submitter(
-        self, task: ComputeTask, where: str
+        self, task: ComputeTask, where: str, action_id: str, task_id: str, recovering: bool
     ) -> t.Callable[[str, str, bool], cf.Future]:
         """How to submit one task (given its task id, action id, and whether an earlier
         engine began the action), decided before anything runs so a bad request runs
-        nothing."""
+        nothing. After a crash, a task whose function this process lacks is answered from
+        the ledger when its worker recorded a result (:class:`_Unregistered` if not)."""
+        try:
+            return self._submitter_for(task, where)
+        except ActionProviderError as exc:
+            unknown = isinstance(exc.body, dict) and exc.body.get("code") == "FunctionNotFound"
+            if not (recovering and unknown):
+                raise
+        assert self._ledger is not None  # recovering needs one
+        _, result = self._ledger.find(action_id, task_id)
+        if result is None:
+            raise _Unregistered(task.function_id)
+        return lambda task_id, action_id, recovering: _finished(result)
+
+    def _submitter_for(
+        self, task: ComputeTask, where: str
+    ) -> t.Callable[[str, str, bool], cf.Future]:
         executor = self.executors.get(task.endpoint)
         if executor is None:
             if self.strict and task.endpoint != LOCAL_ENDPOINT_ID:
