@@ -306,6 +306,40 @@ def test_unreachable_http_provider_is_action_unable_to_run(engine):
     assert done["details"]["output"]["state_name"] == "A"
 
 
+def test_action_result_path_into_an_existing_list_element_is_written(engine, provider):
+    d = flow(A=action({"x": 1}, ResultPath="$.x[0]", Next="P"),
+             P={"Type": "Pass", "Result": "pass", "ResultPath": "$.x[1]", "End": True})
+    done = run(engine, d, {"x": [0, 1]})
+    assert done["status"] == "SUCCEEDED", done["details"]
+    first, second = done["details"]["output"]["x"]
+    assert first["status"] == "SUCCEEDED" and first["state_name"] == "A"
+    assert second == "pass"
+
+
+def test_action_result_path_past_the_end_of_a_list_is_refused_before_the_action_runs(
+        engine, provider):
+    done = run(engine, flow(A=action({"x": 1}, ResultPath="$.x[2]")), {"x": [0, 1]})
+    assert done["status"] == "FAILED"
+    error = done["details"]["details"]
+    assert error["exception"] == "States.ResultPathMatchFailure"
+    assert error["state_name"] == "A" and "$.x[2]" in error["cause"]
+    assert provider.requests == []
+
+
+@pytest.mark.parametrize("state, field", [
+    ({"Type": "Wait", "SecondsPath": "$.nope", "End": True}, "SecondsPath"),
+    ({"Type": "Wait", "TimestampPath": "$.nope", "End": True}, "TimestampPath"),
+    ({"Type": "Fail", "ErrorPath": "$.nope"}, "ErrorPath"),
+    ({"Type": "Fail", "Error": "E", "CausePath": "$.nope"}, "CausePath"),
+])
+def test_missing_path_of_a_wait_or_fail_field_names_that_field(engine, state, field):
+    done = run(engine, flow(S=state))
+    error = done["details"]["details"]
+    assert error["exception"] == "States.Runtime" and error["state_name"] == "S"
+    assert f"The path '$.nope' specified for the field '{field}' could not be found" \
+        in error["cause"]
+
+
 def test_missing_path_fails_the_run_naming_path_and_state(engine):
     d = flow(P={"Type": "Pass", "Parameters": {"x.$": "$.absent.key"}, "End": True})
     done = run(engine, d)

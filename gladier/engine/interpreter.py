@@ -164,7 +164,7 @@ def step(definition: dict, state_name: str, data: t.Any, *, context: dict,
         if kind == "Action":
             return _action(state, state_name, data, context)
         if kind == "CreateWebInput":
-            write_result({}, state.get("ResultPath", "$"), None, state_name)
+            _check_result_path(state, state_name, data)
             return OpenWebInput(parameters=_effective_input(state, state_name, data, context))
         if kind == "AwaitWebInput":
             return _await_web_input(state, state_name, data, context)
@@ -286,6 +286,12 @@ def _copy_containers(value: t.Any) -> t.Any:
     return value
 
 
+def _check_result_path(state: dict, state_name: str, data: t.Any) -> None:
+    """Refuse a ResultPath that cannot be written before the state acts, not after: the
+    run state is the same when its result comes (the run waits for it)."""
+    write_result(data, state.get("ResultPath", "$"), None, state_name)
+
+
 def _next_state(state: dict) -> str | None:
     if state.get("End") is True:
         return None
@@ -328,7 +334,7 @@ def _wait(state: dict, state_name: str, data: t.Any, context: dict) -> WaitUntil
         if "SecondsPath" in state:
             where = f"SecondsPath '{state['SecondsPath']}'"
             seconds = read_input(data, state["SecondsPath"], context=context,
-                                 state_name=state_name)
+                                 state_name=state_name, field="SecondsPath")
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
             raise runtime_error(
                 "States.Runtime",
@@ -348,7 +354,7 @@ def _wait(state: dict, state_name: str, data: t.Any, context: dict) -> WaitUntil
         if "TimestampPath" in state:
             where = f"TimestampPath '{state['TimestampPath']}'"
             text = read_input(data, state["TimestampPath"], context=context,
-                              state_name=state_name)
+                              state_name=state_name, field="TimestampPath")
         try:
             moment = parse_timestamp(text)
         except ValueError:
@@ -369,9 +375,11 @@ def _fail(state: dict, state_name: str, data: t.Any, context: dict) -> FailRun:
     error = state.get("Error")
     cause = state.get("Cause")
     if "ErrorPath" in state:
-        error = read_input(data, state["ErrorPath"], context=context, state_name=state_name)
+        error = read_input(data, state["ErrorPath"], context=context, state_name=state_name,
+                           field="ErrorPath")
     if "CausePath" in state:
-        cause = read_input(data, state["CausePath"], context=context, state_name=state_name)
+        cause = read_input(data, state["CausePath"], context=context, state_name=state_name,
+                           field="CausePath")
     return FailRun(
         error=str(error) if error is not None else "States.Fail",
         cause=str(cause) if cause is not None else f"The flow reached Fail state '{state_name}'",
@@ -385,8 +393,7 @@ def _action(state: dict, state_name: str, data: t.Any, context: dict) -> CallAct
     else:
         logged = public_view(body)
     result_path = state.get("ResultPath", "$")
-    # Refuse a read-only ResultPath before the action runs, not after.
-    write_result({}, result_path, None, state_name)
+    _check_result_path(state, state_name, data)
     wait_time = state.get("WaitTime", DEFAULT_WAIT_TIME)
     if isinstance(wait_time, bool) or not isinstance(wait_time, (int, float)) or wait_time <= 0:
         raise runtime_error(
@@ -406,7 +413,7 @@ def _action(state: dict, state_name: str, data: t.Any, context: dict) -> CallAct
 
 def _await_web_input(state: dict, state_name: str, data: t.Any,
                      context: dict) -> AwaitResponse:
-    write_result({}, state.get("ResultPath", "$"), None, state_name)
+    _check_result_path(state, state_name, data)
     parameters = _effective_input(state, state_name, data, context)
     web_input_id = parameters.get("web_input_id") if isinstance(parameters, dict) else None
     if not isinstance(web_input_id, str) or not web_input_id:
