@@ -37,6 +37,18 @@ def test_hello_world_stays_active_until_sleep_time_then_calls_back(hello):
     assert hello.status(started["action_id"])["details"]["hello"] == "later"
 
 
+def test_hello_world_sleep_time_is_scaled_like_the_wait_time(engine):
+    """At the fixture's time scale of 0.01, 100 s of sleep last 1 s, within a WaitTime of
+    200 s (2 s): unscaled, the action would time out."""
+    flow = engine.create_flow({"StartAt": "Hello", "States": {"Hello": {
+        "Type": "Action", "ActionUrl": "https://actions.globus.org/hello_world",
+        "Parameters": {"echo_string": "hi", "sleep_time": 100}, "WaitTime": 200,
+        "ResultPath": "$.hello", "End": True}}})
+    done = engine.wait(engine.run_flow(flow["id"], {})["run_id"], timeout=30)
+    assert done["status"] == "SUCCEEDED", done["details"]
+    assert done["details"]["output"]["hello"]["details"] == {"Hello": "World", "hello": "hi"}
+
+
 def test_hello_world_cancel_while_sleeping(hello):
     started = hello.run({"request_id": "r", "body": {"echo_string": "x", "sleep_time": 60}})
     assert hello.cancel(started["action_id"])["status"] == "FAILED"

@@ -2,7 +2,8 @@
 
 - ``https://actions.globus.org/hello_world``: ``{"echo_string", "sleep_time"?}`` ->
   ``details == {"Hello": "World", "hello": echo_string}``; ACTIVE until ``sleep_time``
-  seconds have passed (one timer thread serves every sleeping action).
+  seconds have passed, times the engine's time scale like every other wait (one timer
+  thread serves every sleeping action).
 - ``https://actions.globus.org/expression_eval``: ``{"expression", "arguments"?,
   "result_path"?}`` or ``{"expressions": [...]}``; each result is stored in
   ``details[result_path or "result"]`` (a ``$.``-path there nests it). An expression that
@@ -21,6 +22,7 @@ import typing as t
 from gladier.engine.providers.actions import ActionTable, ResultStore, bad_request, check_request
 from gladier.engine.providers.base import FAILED, SUCCEEDED, TERMINAL
 from gladier.engine.providers.synchronous import SynchronousProvider
+from gladier.engine.timing import time_scale_from_env
 from gladier.exc import ExpressionError, PathError
 
 log = logging.getLogger(__name__)
@@ -69,10 +71,12 @@ class _Alarm:
 
 
 class HelloWorldProvider:
-    """The Hello World test provider."""
+    """The Hello World test provider. ``time_scale`` (default ``GLADIER_TIME_SCALE``)
+    multiplies ``sleep_time``, as it does a Wait state's seconds."""
 
-    def __init__(self, *, store: ResultStore | None = None):
+    def __init__(self, *, store: ResultStore | None = None, time_scale: float | None = None):
         self._actions = ActionTable("hello_world", store=store)
+        self.time_scale = time_scale_from_env(time_scale)
         self._alarm = _Alarm()
 
     def run(self, request: dict) -> dict:
@@ -93,7 +97,7 @@ class HelloWorldProvider:
         if created:
             action_id = document["action_id"]
             self._alarm.at(
-                time.monotonic() + sleep,
+                time.monotonic() + sleep * self.time_scale,
                 lambda: self._actions.finish(action_id, SUCCEEDED, details),
             )
         return document

@@ -68,7 +68,8 @@ class ProviderRegistry:
     ``executors``: compute endpoint id -> ``concurrent.futures.Executor``;
     ``store_path``: SQLite file where local providers keep finished actions, so a resumed
     run does not repeat them; ``strict_endpoints``: refuse compute endpoints that have no
-    executor instead of running them in the local process pool.
+    executor instead of running them in the local process pool; ``time_scale``: the
+    engine's, for providers that wait (default ``GLADIER_TIME_SCALE``).
     """
 
     def __init__(
@@ -80,6 +81,7 @@ class ProviderRegistry:
         functions: FunctionRegistry | None = None,
         store_path: str | None = None,
         strict_endpoints: bool = False,
+        time_scale: float | None = None,
     ):
         from gladier.engine.providers.http import tokens_from_env
 
@@ -88,6 +90,7 @@ class ProviderRegistry:
         self.executors = dict(executors or {})
         self.functions = functions if functions is not None else FunctionRegistry()
         self.strict_endpoints = strict_endpoints
+        self.time_scale = time_scale
         self.store = ResultStore(store_path) if store_path else None
         self._lock = threading.RLock()
         self._registered: dict[str, t.Any] = {}
@@ -237,7 +240,7 @@ class ProviderRegistry:
         if url == HELLO_WORLD_URL:
             from gladier.engine.providers.builtin import HelloWorldProvider
 
-            return HelloWorldProvider(store=self.store)
+            return HelloWorldProvider(store=self.store, time_scale=self.time_scale)
         if url == EXPRESSION_EVAL_URL:
             from gladier.engine.providers.builtin import ExpressionEvalProvider
 
