@@ -178,7 +178,7 @@ def test_warns_for_references_no_earlier_state_or_input_schema_produces():
                 "ResultPath": "$.second", "End": True},
     )
     schema = {"type": "object", "properties": {"source": {"type": "object", "properties": {
-        "path": {"type": "string"}}}}, "additionalProperties": False}
+        "path": {"type": "string"}}}, "input": {"type": "object"}}, "additionalProperties": False}
     warnings = validate_flow(definition, schema)
     assert [w["path"] for w in warnings] == ["$.States.Second.Parameters['typo.$']"]
     assert warnings[0]["state"] == "Second"
@@ -214,6 +214,29 @@ def test_reference_warning_when_input_schema_forbids_the_key():
     assert len(validate_flow(definition, schema)) == 1
     open_schema = {"type": "object", "properties": {"source": {}}}
     assert validate_flow(definition, open_schema) == []
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "properties": {"input": {"type": "object", "properties": {"a": {}},
+                                                "additionalProperties": False}}},
+    {"type": "object", "properties": {"other": {}}, "additionalProperties": False},
+])
+def test_input_reference_the_input_schema_cannot_provide_is_warned(schema):
+    definition = flow(Only={"Type": "Pass", "Parameters": {"b.$": "$.input.b"}, "End": True})
+    warnings = validate_flow(definition, schema)
+    assert [(w["state"], w["path"]) for w in warnings] == [
+        ("Only", "$.States.Only.Parameters['b.$']")]
+    assert "'$.input.b' may not exist" in warnings[0]["message"]
+    assert "the input schema" in warnings[0]["message"]
+
+
+def test_input_references_are_not_warned_without_an_input_schema_or_when_it_allows_them():
+    definition = flow(Only={"Type": "Pass", "Parameters": {"b.$": "$.input.b"}, "End": True})
+    assert validate_flow(definition) == []
+    allows = {"type": "object", "properties": {"input": {"type": "object", "properties": {
+        "b": {"type": "string"}}, "additionalProperties": False}}}
+    assert validate_flow(definition, allows) == []
+    assert validate_flow(definition, {"type": "object", "properties": {"input": {}}}) == []
 
 
 def test_invalid_input_schema_is_a_problem():

@@ -429,9 +429,13 @@ class _Checker:
             written = reaching[name]
             if None in written:
                 continue  # an earlier state replaces the whole run state: anything may exist
+            # Without an input schema, any run input may be given (the engine's own checks
+            # of required input keys come with the run).
+            unchecked = {CONTEXT_KEY} if isinstance(self.input_schema, dict) else {
+                CONTEXT_KEY, "input"}
             for path, where in reads:
                 segments = self._segments(path)
-                if segments is None or segments[0] in ("input", CONTEXT_KEY):
+                if segments is None or segments[0] in unchecked:
                     continue
                 if any(w[: len(segments)] == segments[: len(w)] for w in written):
                     continue
