@@ -268,6 +268,34 @@ def test_cyclic_and_deeply_nested_junk_is_reported():
     assert problems_of({"x": nested}, {"y": nested})
 
 
+class Unreadable(dict):
+    """A dict whose own methods fail while it is read."""
+
+    def items(self):
+        raise RuntimeError("items() is broken")
+
+    def __iter__(self):
+        raise RuntimeError("iteration is broken")
+
+    keys = values = __iter__
+
+
+def test_a_definition_whose_methods_raise_is_a_problem_not_a_crash():
+    problems = problems_of(Unreadable(StartAt="A", States={"A": PASS_END}))
+    assert problems == [{"state": None, "path": "$", "message":
+                         "The flow definition could not be checked: RuntimeError: "
+                         "items() is broken"}]
+
+
+def test_an_input_schema_whose_methods_raise_is_a_problem_not_a_crash():
+    problems = problems_of(flow(A=PASS_END), Unreadable(type="object"))
+    assert [p["path"] for p in problems] == ["$.input_schema"]
+    assert problems[0]["message"].startswith("The input schema could not be checked: "
+                                             "RuntimeError: ")
+    with pytest.raises(FlowValidationError):
+        validate_input_schema(Unreadable(type="object"))
+
+
 @needs_corpus
 def test_validate_flow_does_not_modify_its_argument():
     definition = json.loads(corpus_flows()[0][0].read_text())

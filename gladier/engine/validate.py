@@ -465,7 +465,21 @@ class _Checker:
                     yield from self._reads(value, where + [key])
 
 
+def _unchecked(path: str, what: str, error: Exception) -> dict:
+    """The last-resort problem for a value whose own methods fail while it is read (a
+    dict subclass whose ``items()`` raises, say): nothing else may escape the validator."""
+    return {"state": None, "path": path,
+            "message": _shorten(f"{what} could not be checked: {type(error).__name__}: {error}")}
+
+
 def _schema_problems(schema: t.Any) -> list[dict]:
+    try:
+        return _check_schema(schema)
+    except Exception as exc:
+        return [_unchecked("$.input_schema", "The input schema", exc)]
+
+
+def _check_schema(schema: t.Any) -> list[dict]:
     copy, why = _as_json(schema)
     if why:
         return [{"state": None, "path": "$.input_schema", "message": f"The input schema: {why}"}]
@@ -504,18 +518,25 @@ def validate_input_schema(schema: t.Any) -> None:
 def check_flow(definition: t.Any, input_schema: t.Any = None) -> tuple[list[dict], list[dict]]:
     """``(problems, warnings)`` of a definition, without raising."""
     problems = _schema_problems(input_schema) if input_schema is not None else []
+    try:
+        found, warnings = _check_definition(definition, input_schema if not problems else None)
+    except Exception as exc:
+        found, warnings = [_unchecked("$", "The flow definition", exc)], []
+    return problems + found, warnings
+
+
+def _check_definition(definition: t.Any, input_schema: t.Any) -> tuple[list[dict], list[dict]]:
     copy, why = _as_json(definition)
     if why or not isinstance(copy, dict):
         reason = why or f"it is {type(definition).__name__}, not an object"
-        problems.insert(0, {"state": None, "path": "$",
-                            "message": f"A flow definition must be a JSON object: {reason}"})
-        return problems, []
-    checker = _Checker(copy, input_schema if not problems else None)
+        return [{"state": None, "path": "$",
+                 "message": f"A flow definition must be a JSON object: {reason}"}], []
+    checker = _Checker(copy, input_schema)
     checker.check_schema()
     checker.check_states()
     checker.check_reachable()
     checker.check_references()
-    return problems + checker.problems, checker.warnings
+    return checker.problems, checker.warnings
 
 
 def validate_flow(definition: t.Any, input_schema: t.Any = None) -> list[dict]:
