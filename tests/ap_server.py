@@ -182,6 +182,17 @@ class ActionProviderServer:
             return 409, {"code": "ActionConflict", "description": "Action is not complete"}
         return 200, self.actions.pop(action_id)
 
+    def wait_for(self, method: str, suffix: str, timeout: float = 10) -> bool:
+        """Whether a ``method`` request to a path ending in ``suffix`` arrives within
+        ``timeout`` seconds (the engine cancels and releases actions in the background)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if any(m == method and p.endswith(suffix) for m, p, _ in self.log):
+                    return True
+            time.sleep(0.01)
+        return False
+
     def next_fault(self, method: str, path: str) -> tuple[int, str, str] | float | None:
         with self._lock:
             for (fault_method, suffix), queue in self.faults.items():

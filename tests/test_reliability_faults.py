@@ -258,10 +258,10 @@ HTML = (200, "text/html", "<html>gateway says hi</html>")
 CLIENT_TIMEOUT = 0.3
 
 
-def ap_flow(url: str) -> dict:
+def ap_flow(url: str, wait_time: float = 3000) -> dict:
     return {"StartAt": "Act", "States": {
         "Act": {"Type": "Action", "ActionUrl": url, "Parameters": {"polls": 1},
-                "ResultPath": "$.act", "WaitTime": 3000, "Next": "Done",
+                "ResultPath": "$.act", "WaitTime": wait_time, "Next": "Done",
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
                            "Next": "Caught"}]},
         "Done": {"Type": "Pass", "End": True},
@@ -274,9 +274,9 @@ def broken_ap(tmp_path):
     engine = LocalEngine(str(tmp_path / "engine.db"), time_scale=0.01)
     engine.register_action_provider(server.url, HttpActionProvider(
         server.url, timeout=CLIENT_TIMEOUT))
-    flow_id = engine.create_flow(ap_flow(server.url))["id"]
-
-    def run() -> dict:
+    def run(wait_time: float = 3000) -> dict:
+        """Run the flow (WaitTime 3000 s lasts 30 s at this time scale) to its end."""
+        flow_id = engine.create_flow(ap_flow(server.url, wait_time))["id"]
         final = engine.wait(engine.run_flow(flow_id, {})["run_id"], timeout=60)
         assert final["status"] == "SUCCEEDED", final["details"]
         return final["details"]["output"]
@@ -373,6 +373,42 @@ def test_transient_status_failures_are_polled_again_until_the_action_ends(broken
     assert output["act"]["status"] == "SUCCEEDED"
     polls = [entry for entry in server.log if entry[1].endswith("/status")]
     assert len(polls) >= 2
+
+
+def test_run_requests_that_time_out_say_the_action_may_have_started(broken_ap):
+    server, run = broken_ap
+    server.faults[("POST", "/run")] = [CLIENT_TIMEOUT * 3] * 4
+    INJECTED["AP run timeout every time"] = 4
+
+    output = run()
+
+    cause = output["error"]["cause"]
+    assert output["error"]["exception"] == "ActionUnableToRun"
+    assert "did not take the request in 4 attempts with request_id" in cause
+    assert f"did not answer run within {CLIENT_TIMEOUT:g} s; the action may have started" \
+        in cause
+    assert "refused" not in cause
+    assert server.runs_started == 1, "each attempt carried the same request_id"
+
+
+@pytest.mark.parametrize("fault, reason", [
+    ((503, "text/plain", "down for maintenance"), "HTTP 503: down for maintenance"),
+    (CLIENT_TIMEOUT * 3, f"did not answer status within {CLIENT_TIMEOUT:g} s"),
+])
+def test_wait_time_reached_while_polls_fail_names_the_last_poll_error(broken_ap, fault,
+                                                                     reason):
+    server, run = broken_ap
+    server.faults[("GET", "/status")] = [fault] * 1000
+
+    output = run(wait_time=150)  # 1.5 s
+
+    polls = sum(1 for _, path, _ in server.log if path.endswith("/status"))
+    INJECTED[f"AP status {reason[:8]} until WaitTime"] = polls
+    cause = output["error"]["cause"]
+    assert output["error"]["exception"] == "ActionTimeout"
+    assert "did not finish within its WaitTime of 150 s" in cause
+    assert "status request(s) got no answer, the latest: " in cause and reason in cause
+    assert server.wait_for("POST", "/cancel"), "the timed-out action was not canceled"
 
 
 def test_zz_faults_injected():

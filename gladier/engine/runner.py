@@ -64,6 +64,8 @@ class _Action:
     resent: bool = False
     send_failures: int = 0  # run requests the provider could not take (unreachable, 5xx)
     bad_polls: int = 0  # status answers in a row that were not ActionStatus documents
+    unavailable_polls: int = 0  # status requests in a row the provider could not answer
+    poll_error: str | None = None  # why the last of those failed
 
 
 @dataclasses.dataclass
@@ -471,10 +473,15 @@ class RunDriver:
                 error = ActionProviderError(f"The provider answered {status!r}, not an "
                                             "ActionStatus with an action_id")
             body = getattr(error, "body", None)
+            if isinstance(error, ActionProviderUnavailable):
+                cause = (f"The action provider at {action.url} did not take the request in "
+                         f"{action.send_failures + 1} attempts with request_id "
+                         f"'{action.request['request_id']}': {error}")
+            else:
+                cause = f"The action provider at {action.url} refused the request: {error}"
             self._handle_error(run, interpreter.runtime_error(
-                "ActionUnableToRun",
-                f"The action provider at {action.url} refused the request: {error}",
-                run.state_name, output=body), [], finish_action=action.request["request_id"])
+                "ActionUnableToRun", cause, run.state_name, output=body),
+                [], finish_action=action.request["request_id"])
             return
         action.action_id = str(status["action_id"])
         self._store.set_action_id(action.request["request_id"], action.action_id)
@@ -552,7 +559,8 @@ class RunDriver:
             return
         action = run.action
         if error is None and isinstance(status, dict):
-            action.bad_polls = 0
+            action.bad_polls = action.unavailable_polls = 0
+            action.poll_error = None
             self._on_status(run, status)
         elif getattr(error, "http_status", None) == 404 and not action.resent:
             # The provider forgot the action (e.g. it restarted): ask again with the same
@@ -584,16 +592,21 @@ class RunDriver:
         else:
             log.warning("gladier engine: polling %s failed (%s); will retry", action.url,
                         redaction.redact(str(error), self._private_values(run)))
+            action.unavailable_polls += 1
+            action.poll_error = str(error)
             self._watch(run)
 
     def _timeout(self, run: Run) -> None:
         action = run.action
         assert action is not None
         self._cancel_quietly(action.provider, action.action_id)
+        cause = (f"The action of state '{run.state_name}' did not finish within its WaitTime "
+                 f"of {action.call.wait_time:g} s")
+        if action.poll_error is not None:
+            cause += (f"; the last {action.unavailable_polls} status request(s) got no answer, "
+                      f"the latest: {action.poll_error}")
         self._handle_error(run, interpreter.runtime_error(
-            "ActionTimeout",
-            f"The action of state '{run.state_name}' did not finish within its WaitTime of "
-            f"{action.call.wait_time:g} s", run.state_name,
+            "ActionTimeout", cause, run.state_name,
             output=interpreter.public_view(action.last_status)),
             [], finish_action=action.request["request_id"])
 

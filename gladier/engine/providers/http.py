@@ -157,9 +157,16 @@ class HttpActionProvider:
             response = self._session.request(
                 method, self.url + path, headers=headers, timeout=self.timeout, **kwargs
             )
-        except requests.Timeout:
+        except requests.ConnectTimeout:
             raise ActionProviderUnavailable(
-                f"Action provider {self.url} did not answer {operation} in time ({self.timeout} s)"
+                f"Could not connect to action provider {self.url} for {operation} within "
+                f"{self._seconds(0):g} s"
+            ) from None
+        except requests.Timeout:  # connected and sent: the provider may have acted on it
+            started = "; the action may have started" if operation == "run" else ""
+            raise ActionProviderUnavailable(
+                f"Action provider {self.url} did not answer {operation} within "
+                f"{self._seconds(1):g} s{started}"
             ) from None
         except requests.RequestException as exc:
             raise ActionProviderUnavailable(
@@ -167,6 +174,10 @@ class HttpActionProvider:
             ) from None
         log.debug("%s %s%s -> HTTP %s", method, self.url, path, response.status_code)
         return response
+
+    def _seconds(self, which: int) -> float:
+        """The connect (0) or read (1) timeout."""
+        return self.timeout if isinstance(self.timeout, (int, float)) else self.timeout[which]
 
     def _status_from(self, response: requests.Response, operation: str) -> dict:
         """The ActionStatus in a response, or the error that explains why there is none."""
