@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -162,6 +164,20 @@ def test_sandbox_refusals_name_what_was_refused(expression, refused):
 def test_size_limits_refuse_with_the_limit_named(expression, limit):
     with pytest.raises(ExpressionError, match=limit):
         ev(expression)
+
+
+@pytest.mark.parametrize("expression", [
+    "{i: 'x' * 99999 for i in range(100000)}",
+    "['x' * 99999 for i in range(100000)]",
+    "[['x' * 99999] * 40 for i in range(100000)]",
+])
+def test_comprehensions_are_refused_as_soon_as_what_they_built_passes_the_size_limit(
+        expression):
+    with pytest.raises(ExpressionError, match="MAX_RESULT_SIZE") as refused:
+        ev(expression)
+    size = int(re.search(r"about (\d+) characters", str(refused.value)).group(1))
+    assert expressions.MAX_RESULT_SIZE < size <= expressions.MAX_RESULT_SIZE + 4_000_100, \
+        "refused only after building more than one item past the limit"
 
 
 def test_time_budget_stops_long_running_expressions(monkeypatch):

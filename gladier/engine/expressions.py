@@ -345,6 +345,23 @@ def _check_deep_size(value: t.Any, times: int, what: str) -> None:
         )
 
 
+class _Produced:
+    """The approximate size of what a comprehension has built so far: refused as soon as it
+    passes MAX_RESULT_SIZE, while the items are made, not once the memory is spent."""
+
+    def __init__(self) -> None:
+        self.size = 2
+
+    def add(self, *values: t.Any) -> None:
+        for value in values:
+            self.size += 2 + _approximate_size(value, limit=MAX_RESULT_SIZE - self.size + 1)
+        if self.size > MAX_RESULT_SIZE:
+            raise ExpressionError(
+                f"the comprehension refused: about {self.size} characters is larger than "
+                f"MAX_RESULT_SIZE ({MAX_RESULT_SIZE})"
+            )
+
+
 def _check_format_string(template: str) -> None:
     """Refuse ``str.format`` templates that read attributes or pad to huge widths."""
     try:
@@ -710,13 +727,15 @@ class _Evaluator:
 
     def list_comp(self, node: ast.ListComp | ast.GeneratorExp) -> list:
         result: list = []
+        produced = _Produced()
 
         def emit() -> None:
-            result.append(self.eval(node.elt))
+            item = self.eval(node.elt)
+            produced.add(item)
+            result.append(item)
             _check_size(result, what="the comprehension")
 
         self._comprehension(node.generators, emit)
-        _check_deep_size(result, 1, "the comprehension")
         return result
 
     def set_comp(self, node: ast.SetComp) -> set:
@@ -724,13 +743,15 @@ class _Evaluator:
 
     def dict_comp(self, node: ast.DictComp) -> dict:
         result: dict = {}
+        produced = _Produced()
 
         def emit() -> None:
-            result[self._key(self.eval(node.key))] = self.eval(node.value)
+            key, value = self._key(self.eval(node.key)), self.eval(node.value)
+            produced.add(key, value)
+            result[key] = value
             _check_size(result, what="the comprehension")
 
         self._comprehension(node.generators, emit)
-        _check_deep_size(result, 1, "the comprehension")
         return result
 
     # -- calls -------------------------------------------------------------------------
