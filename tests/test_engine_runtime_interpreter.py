@@ -98,6 +98,7 @@ def test_wait_timestamp_and_timestamp_path_give_a_moment():
     ({"SecondsPath": "$.s"}, {"s": "ten"}),
     ({"SecondsPath": "$.s"}, {"s": -1}),
     ({"TimestampPath": "$.t"}, {"t": "tomorrow"}),
+    ({"TimestampPath": "$.t"}, {"t": "2020-01-01"}),
     ({"SecondsPath": "$.missing"}, {}),
 ])
 def test_wait_with_an_unusable_value_is_a_runtime_error(state, data):

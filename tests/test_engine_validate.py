@@ -239,6 +239,29 @@ def test_input_references_are_not_warned_without_an_input_schema_or_when_it_allo
     assert validate_flow(definition, {"type": "object", "properties": {"input": {}}}) == []
 
 
+@pytest.mark.parametrize("stamp, valid", [
+    ("2020-01-01", False), ("2020-01-01 10:00:00Z", False), ("tomorrow", False),
+    ("2020-01-01T10:00:00Z", True), ("2020-01-01T10:00:00.123456789+02:00", True),
+])
+def test_the_validator_and_a_running_wait_agree_on_what_a_timestamp_is(stamp, valid):
+    from gladier.engine import interpreter
+    from gladier.exc import FlowRuntimeError
+
+    literal = flow(W={"Type": "Wait", "Timestamp": stamp, "End": True})
+    from_path = flow(W={"Type": "Wait", "TimestampPath": "$.t", "End": True})
+    try:
+        interpreter.step(from_path, "W", {"t": stamp}, context={})
+        runs = True
+    except FlowRuntimeError:
+        runs = False
+    try:
+        validate_flow(literal)
+        validates = True
+    except FlowValidationError:
+        validates = False
+    assert runs is validates is valid
+
+
 def test_invalid_input_schema_is_a_problem():
     with pytest.raises(FlowValidationError) as info:
         validate_input_schema({"type": "objekt", "properties": {"a": {"type": 5}}})

@@ -13,6 +13,7 @@ import operator
 import re
 import typing as t
 
+from gladier.engine import timing
 from gladier.engine.parameters import read_reference
 from gladier.engine.paths import PathNotFound
 from gladier.exc import FlowRuntimeError, PathError
@@ -31,20 +32,12 @@ def _is_number(value: t.Any) -> bool:
 
 
 def parse_timestamp(value: t.Any) -> datetime.datetime | None:
-    """An RFC 3339 date-time as an aware datetime (naive ones taken as UTC), else None."""
-    if not isinstance(value, str) or "T" not in value.upper():
-        return None
-    text = value.strip()
-    if text[-1:] in ("Z", "z"):
-        text = text[:-1] + "+00:00"
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text)  # Python keeps microseconds only
+    """:func:`gladier.engine.timing.parse_timestamp`, with None for a value that is not
+    an RFC 3339 date-time (a comparison with it simply does not match)."""
     try:
-        parsed = datetime.datetime.fromisoformat(text)
+        return timing.parse_timestamp(value)
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
-    return parsed
 
 
 def string_matches(value: str, pattern: str) -> bool:

@@ -29,7 +29,7 @@ import time
 import typing as t
 import uuid
 
-from gladier.engine import interpreter, webinput
+from gladier.engine import arguments, interpreter, webinput
 from gladier.engine.parameters import CONTEXT_KEY
 from gladier.engine.providers.base import ACTIVE, INACTIVE
 from gladier.engine.runner import Run, RunDriver, log_entry
@@ -109,6 +109,18 @@ class LocalEngine:
                  time_scale: float | None = None,
                  max_state_size: int = interpreter.MAX_STATE_SIZE,
                  max_poll_interval: float = MAX_POLL_INTERVAL) -> None:
+        arguments.optional_mapping(collections, "collections", key="collection id",
+                                   values=_directory_or_options,
+                                   wanted="a directory path or {'root': path, ...}")
+        arguments.optional_mapping(tokens, "tokens", key="ActionUrl prefix",
+                                   values=lambda token: isinstance(token, str),
+                                   wanted="a bearer token string")
+        arguments.optional_mapping(executors, "executors", key="compute endpoint id",
+                                   values=lambda executor: callable(
+                                       getattr(executor, "submit", None)),
+                                   wanted="a concurrent.futures.Executor")
+        if time_scale is not None and not arguments.is_number(time_scale):
+            raise arguments.misuse("time_scale", "a number > 0", time_scale)
         self.db_path = db or default_db_path()
         self.time_scale = time_scale_from_env(time_scale)
         self.max_state_size = max_state_size
@@ -201,6 +213,8 @@ class LocalEngine:
     def run_flow(self, flow_id: str, body: dict, label: str | None = None,
                  tags: list[str] | None = None, **kwargs: t.Any) -> dict:
         """Check ``body`` against the flow's input schema and start a run."""
+        arguments.optional_string(label, "label")
+        arguments.optional_strings(tags, "tags")
         definition, input_schema = self._flow_source(flow_id)
         if not isinstance(body, dict):
             raise FlowInputError(f"Run input must be a JSON object, not {type(body).__name__}")
@@ -254,6 +268,7 @@ class LocalEngine:
     def get_run_logs(self, run_id: str, limit: int | None = None,
                      reverse_order: bool = False) -> dict:
         """``{"entries": [...], "limit", "has_next_page"}``; every entry when no limit."""
+        arguments.optional_count(limit, "limit")
         self.get_run(run_id)
         entries = self._store.log_entries(run_id, limit=None if limit is None else limit + 1,
                                           reverse=reverse_order)
@@ -263,6 +278,8 @@ class LocalEngine:
                 "has_next_page": has_next}
 
     def list_runs(self, status: str | t.Iterable[str] | None = None) -> list[dict]:
+        """Runs, oldest first; of the given status (or statuses) only, when given."""
+        arguments.optional_strings(status, "status", single=True)
         statuses = [status] if isinstance(status, str) else list(status or [])
         return [_run_document(row) for row in self._store.list_runs(statuses)]
 
@@ -277,6 +294,7 @@ class LocalEngine:
 
         Also returns when another process finishes the run. Raises EngineError on timeout.
         """
+        arguments.optional_number(timeout, "timeout")
         done = threading.Event()
         unsubscribe = self.subscribe(
             run_id, lambda entry: done.set() if entry["code"] in FINAL_CODES else None)
@@ -431,6 +449,11 @@ class LocalEngine:
                     callback(entry)
                 except Exception:  # a broken progress display must not stop the run
                     log.exception("gladier engine: a run subscriber failed")
+
+
+def _directory_or_options(value: t.Any) -> bool:
+    """A ``collections`` value: a root directory, or options with a ``root``."""
+    return isinstance(value, (str, os.PathLike, dict))
 
 
 def _run_document(row: dict) -> dict:

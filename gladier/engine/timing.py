@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 
 from gladier.exc import EngineError
 
@@ -54,15 +55,22 @@ def now_iso() -> str:
 
 
 def parse_timestamp(text: str) -> datetime.datetime:
-    """Parse an RFC 3339 timestamp (``Z`` or an offset; naive means UTC).
+    """Parse an RFC 3339 date-time (``Z`` or an offset; naive means UTC; digits past the
+    microseconds are dropped). The one parser of Wait timestamps, Choice comparisons and
+    the validator, so they agree on what a timestamp is.
 
-    Raises ValueError on anything else, for the caller to turn into a flow error.
+    Raises ValueError on anything else (a date without a time among them), for the caller
+    to turn into a flow error.
     """
     if not isinstance(text, str):
         raise ValueError(f"{text!r} is not a timestamp string")
+    if "T" not in text.upper():
+        raise ValueError(f"{text!r} is not a date-time: RFC 3339 needs a date, 'T' and a "
+                         "time of day")
     value = text.strip()
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
+    value = re.sub(r"(\.\d{6})\d+", r"\1", value)  # Python keeps microseconds only
     moment = datetime.datetime.fromisoformat(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)

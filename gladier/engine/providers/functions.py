@@ -16,7 +16,7 @@ import threading
 import typing as t
 import uuid
 
-from gladier.exc import ActionProviderError
+from gladier.exc import ActionProviderError, DeveloperException
 
 #: The compute endpoint id the local process pool answers to.
 LOCAL_ENDPOINT_ID = "4b116d3c-1703-4f8f-9f6f-39921e5864df"
@@ -95,7 +95,9 @@ class FunctionRegistry:
     def register(self, func: t.Callable, *, function_id: str | None = None) -> str:
         """Make ``func`` callable by id; returns the id (given, or from its source checksum)."""
         if not callable(func):
-            raise TypeError(f"Only callables can be registered as compute functions, not {func!r}")
+            raise DeveloperException(
+                f"func must be a callable to register as a compute function, not {func!r:.80}"
+            )
         function_id = str(function_id) if function_id else default_function_id(func)
         portable = _portable(func)
         with self._lock:
