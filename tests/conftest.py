@@ -78,3 +78,13 @@ def engine(tmp_path, monkeypatch):
     local = LocalEngine(str(tmp_path / "runs.db"))
     yield local
     local.close()
+
+
+@pytest.fixture
+def ap_server():
+    """A real Action Provider served over HTTP on 127.0.0.1 (see tests/ap_server.py)."""
+    from ap_server import ActionProviderServer
+
+    server = ActionProviderServer().start()
+    yield server
+    server.stop()

@@ -12,13 +12,6 @@ from gladier.engine.providers.registry import ProviderRegistry
 from gladier.exc import ActionProviderError, ActionProviderUnavailable, ConfigException
 
 
-@pytest.fixture
-def ap_server():
-    server = ActionProviderServer().start()
-    yield server
-    server.stop()
-
-
 def request(body: dict, request_id: str = "run-1:State:0") -> dict:
     return {"request_id": request_id, "body": body, "label": "a test", "manage_by": ["urn:x"]}
 
