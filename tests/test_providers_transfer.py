@@ -130,6 +130,88 @@ def test_symlink_out_of_the_root_is_refused_and_nothing_is_copied(registry, root
     assert not (dst / "first.txt").exists()
 
 
+@pytest.fixture
+def outside(tmp_path):
+    """A directory beside the collection roots, and a link to it inside the destination."""
+    directory = tmp_path / "outside-dir"
+    directory.mkdir()
+    (directory / "kept.txt").write_text("keep me")
+    return directory
+
+
+def test_recursive_transfer_refuses_a_directory_link_inside_the_destination(
+    registry, roots, outside
+):
+    src, dst = roots
+    (dst / "target").mkdir()
+    os.symlink(outside, dst / "target" / "nested")
+    final = call(registry, "transfer", transfer_body(("/data", "/target")))
+    assert final["status"] == "FAILED"
+    fatal = final["details"]["fatal_error"]
+    assert fatal["code"] == "PERMISSION_DENIED"
+    assert f"'/target/nested' on collection {DST} follows a symbolic link" in fatal["description"]
+    assert sorted(os.listdir(outside)) == ["kept.txt"]
+
+
+def test_transfer_refuses_a_file_link_inside_the_destination(registry, roots, outside):
+    src, dst = roots
+    (dst / "target").mkdir()
+    os.symlink(outside / "kept.txt", dst / "target" / "one.txt")
+    final = call(registry, "transfer", transfer_body(("/data", "/target")))
+    assert final["details"]["fatal_error"]["code"] == "PERMISSION_DENIED"
+    assert "'/target/one.txt'" in final["details"]["fatal_error"]["description"]
+    assert (outside / "kept.txt").read_text() == "keep me"
+
+
+def test_a_link_left_where_the_partial_copy_used_to_go_is_not_written_through(
+    registry, roots, outside
+):
+    src, dst = roots
+    os.symlink(outside / "kept.txt", dst / "b.txt.gladier-partial")
+    final = call(registry, "transfer", transfer_body(("/a.txt", "/b.txt")))
+    assert final["status"] == "SUCCEEDED"
+    assert (dst / "b.txt").read_text() == "hello"
+    assert (outside / "kept.txt").read_text() == "keep me"
+
+
+def test_file_routes_refuse_paths_through_a_link_out_of_the_root(registry, roots, outside):
+    dst = roots[1]
+    os.symlink(outside, dst / "door")
+    through = "/door/kept.txt"
+    mkdir = call(registry, "mkdir", {"endpoint_id": DST, "path": "/door/new"}, "1")
+    stat = call(registry, "stat", {"endpoint_id": DST, "path": through}, "2")
+    ls = call(registry, "ls", {"endpoint_id": DST, "path": "/door"}, "3")
+    for refused in (mkdir, stat, ls):
+        assert refused["status"] == "FAILED"
+        assert refused["details"]["code"] == "EndpointPermissionDenied"
+        assert "follows a symbolic link out of its root" in refused["details"]["message"]
+    delete = call(registry, "delete", {"endpoint": DST, "DATA": [{"path": through}]}, "4")
+    assert delete["details"]["fatal_error"]["code"] == "PERMISSION_DENIED"
+    assert sorted(os.listdir(outside)) == ["kept.txt"]
+
+
+def test_ls_shows_a_link_out_of_the_root_without_reading_its_target(registry, roots, outside):
+    dst = roots[1]
+    (outside / "big.bin").write_bytes(b"x" * 5000)
+    os.symlink(outside / "big.bin", dst / "link")
+    entry = call(registry, "ls", {"endpoint_id": DST, "path": "/"})["details"]["DATA"][0]
+    assert entry["name"] == "link" and entry["link_target"] == str(outside / "big.bin")
+    assert entry["size"] == os.lstat(dst / "link").st_size != 5000
+
+
+def test_recursive_delete_removes_a_link_out_of_the_root_not_its_target(
+    registry, roots, outside
+):
+    dst = roots[1]
+    (dst / "tree").mkdir()
+    os.symlink(outside, dst / "tree" / "door")
+    final = call(registry, "delete", {"endpoint": DST, "DATA": [{"path": "/tree"}],
+                                      "recursive": True})
+    assert final["status"] == "SUCCEEDED"
+    assert not (dst / "tree").exists()
+    assert sorted(os.listdir(outside)) == ["kept.txt"]
+
+
 def test_missing_source_fails_with_file_not_found(registry):
     final = call(registry, "transfer", transfer_body(("/nope.txt", "/x.txt")))
     assert final["status"] == "FAILED"
@@ -373,3 +455,48 @@ def test_collection_options_set_display_name_and_entity_type(tmp_path):
     info = collections.info("c")
     assert (info["display_name"], info["entity_type"]) == ("Lab", "GCSv5_mapped_collection")
     assert collections.resolve("c", "/~/x/../y") == os.path.join(os.path.realpath(tmp_path), "y")
+
+
+def transfer_flow(source_path, destination_path):
+    return {
+        "StartAt": "Move",
+        "States": {
+            "Move": {
+                "Type": "Action",
+                "ActionUrl": T + "transfer",
+                "Parameters": transfer_body((source_path, destination_path)),
+                "ResultPath": "$.transfer",
+                "End": True,
+            }
+        },
+    }
+
+
+@pytest.fixture
+def mapped_engine(tmp_path, roots):
+    """A real engine whose two collections are the ``roots`` directories."""
+    from gladier.engine import LocalEngine
+
+    src, dst = roots
+    with LocalEngine(str(tmp_path / "runs.db"), time_scale=0.01,
+                     collections={SRC: str(src), DST: str(dst)}) as engine:
+        yield engine
+
+
+def run_to_end(engine, definition):
+    flow = engine.create_flow(definition)
+    return engine.wait(engine.run_flow(flow["id"], {"input": {}})["run_id"], timeout=30)
+
+
+def test_flow_transfer_into_a_destination_link_fails_the_run_and_writes_nothing_outside(
+    mapped_engine, roots, outside
+):
+    dst = roots[1]
+    (dst / "target").mkdir()
+    os.symlink(outside, dst / "target" / "nested")
+    run = run_to_end(mapped_engine, transfer_flow("/data", "/target"))
+    assert run["status"] == "FAILED"
+    error = run["details"]["details"]
+    assert error["exception"] == "ActionFailedException"
+    assert error["output"]["details"]["fatal_error"]["code"] == "PERMISSION_DENIED"
+    assert sorted(os.listdir(outside)) == ["kept.txt"]

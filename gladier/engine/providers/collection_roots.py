@@ -104,14 +104,23 @@ class LocalCollections:
             relative = path
             base = os.path.expanduser("~")  # a relative path starts in the home directory
         candidate = os.path.normpath(os.path.join(base, relative))
-        if collection.mapped:
-            if not _within(candidate, collection.root):
-                raise PathRefused(f"Path '{path}' leaves the root of collection {collection_id}")
-            if not _within(os.path.realpath(candidate), collection.root):
-                raise PathRefused(
-                    f"Path '{path}' on collection {collection_id} follows a symbolic link out of its root"
-                )
-        return candidate
+        if collection.mapped and not _within(candidate, collection.root):
+            raise PathRefused(f"Path '{path}' leaves the root of collection {collection_id}")
+        return self.confine(collection_id, candidate, shown=path)
+
+    def confine(self, collection_id: str, local_path: str, *, shown: str | None = None) -> str:
+        """``local_path`` if its real path stays inside the collection's root, else
+        PathRefused. Checked for every file and directory a task reads or writes, not
+        only the paths it was given: a symbolic link deeper in a tree (the destination's
+        ``dst/nested -> /elsewhere``) must not lead out either."""
+        collection = self.get(collection_id)
+        if collection.mapped and not _within(os.path.realpath(local_path), collection.root):
+            shown = shown if shown is not None else self.shown(collection_id, local_path)
+            raise PathRefused(
+                f"Path '{shown}' on collection {collection_id} follows a symbolic link out "
+                "of its root"
+            )
+        return local_path
 
     def shown(self, collection_id: str, local_path: str) -> str:
         """How the collection names a local path (relative to a mapped root)."""

@@ -11,7 +11,9 @@ goes wrong with the files themselves (a missing source, a path outside the colle
 root, a directory onto a file) makes the action FAILED, with ``details`` shaped like the
 Transfer task or error document. Directory sources are copied recursively whether or not
 ``recursive`` is set; symbolic links inside copied trees are skipped
-(``recursive_symlinks: "ignore"``, the service's default). ``stat`` of a missing path
+(``recursive_symlinks: "ignore"``, the service's default), and every file and directory a
+task reads or writes must really lie inside its collection's root, so a link that leads out
+(``dst/nested -> /elsewhere``) fails the task as a ``..`` path does. ``stat`` of a missing path
 SUCCEEDS with ``details.code == "NotFound"``, which flows test for.
 
 Transfers and deletes run on a few worker threads, so ``run`` returns at once.
@@ -31,6 +33,7 @@ import os
 import pwd
 import shutil
 import stat as stat_module
+import tempfile
 import threading
 import time
 import typing as t
@@ -105,11 +108,12 @@ def _owner_names(info: os.stat_result) -> tuple[str | None, str | None]:
     return user, group
 
 
-def file_document(local_path: str, *, legacy: bool = False) -> dict:
-    """A Transfer ``file`` document (ls entries, stat results) for a local path."""
+def file_document(local_path: str, *, legacy: bool = False, follow_link: bool = True) -> dict:
+    """A Transfer ``file`` document (ls entries, stat results) for a local path;
+    ``follow_link=False`` describes a symbolic link by itself, not what it points to."""
     link_info = os.lstat(local_path)
     is_link = stat_module.S_ISLNK(link_info.st_mode)
-    info = os.stat(local_path) if is_link else link_info
+    info = os.stat(local_path) if is_link and follow_link else link_info
     user, group = _owner_names(info)
     kind = "dir" if stat_module.S_ISDIR(info.st_mode) else "file"
     document = {
@@ -482,6 +486,13 @@ class TransferActionProvider:
         except PathRefused as exc:
             raise TransferFailed("PERMISSION_DENIED", str(exc)) from None
 
+    def _confined(self, collection_id: str, local_path: str) -> str:
+        """A path inside a task's tree, refused like a given path if a link leads it out."""
+        try:
+            return self.collections.confine(collection_id, local_path)
+        except PathRefused as exc:
+            raise TransferFailed("PERMISSION_DENIED", str(exc)) from None
+
     def _progress(self, action_id: str, job: _Job, task: dict) -> None:
         if job.cancel.is_set():
             raise _Canceled()
@@ -534,7 +545,10 @@ class TransferActionProvider:
                 f"Destination '{item['destination_path']}' is inside source '{item['source_path']}'",
             )
         for directory, subdirectories, files in os.walk(source):
-            target = os.path.join(destination, os.path.relpath(directory, source))
+            self._confined(job.source, directory)
+            relative = os.path.relpath(directory, source)
+            target = os.path.normpath(os.path.join(destination, relative))
+            self._confined(job.destination, target)
             try:
                 os.makedirs(target, exist_ok=True)
             except OSError as exc:
@@ -554,6 +568,8 @@ class TransferActionProvider:
                 self._progress(action_id, job, task)
 
     def _copy_file(self, job: _Job, task: dict, source: str, destination: str) -> None:
+        assert job.destination is not None
+        self._confined(job.destination, destination)
         if os.path.isdir(destination):
             raise TransferFailed(
                 "IS_A_DIRECTORY", f"Cannot replace directory '{destination}' with a file"
@@ -566,7 +582,13 @@ class TransferActionProvider:
                 task["files_skipped"] += 1
                 return
             os.makedirs(os.path.dirname(destination) or ".", exist_ok=True)
-            partial = destination + _COPY_SUFFIX
+            # a new file of our own, never a link someone left under a predictable name
+            fd, partial = tempfile.mkstemp(
+                prefix=os.path.basename(destination) + ".",
+                suffix=_COPY_SUFFIX,
+                dir=os.path.dirname(destination) or ".",
+            )
+            os.close(fd)
             try:
                 shutil.copyfile(source, partial)
                 shutil.copymode(source, partial)
@@ -672,8 +694,14 @@ class TransferActionProvider:
         keep = ls_filter(body["filter"]) if body.get("filter") else None
         entries = []
         for name in names:
+            path = os.path.join(local, name)
             try:
-                entry = file_document(os.path.join(local, name), legacy=self.legacy)
+                self.collections.confine(endpoint, path)
+                inside = True
+            except PathRefused:
+                inside = False  # a link out of the root: describe the link, not its target
+            try:
+                entry = file_document(path, legacy=self.legacy, follow_link=inside)
             except OSError:
                 continue  # vanished while listing, or a dangling link
             if keep is None or keep(entry):
