@@ -499,4 +499,15 @@ def test_flow_transfer_into_a_destination_link_fails_the_run_and_writes_nothing_
     error = run["details"]["details"]
     assert error["exception"] == "ActionFailedException"
     assert error["output"]["details"]["fatal_error"]["code"] == "PERMISSION_DENIED"
+    assert error["cause"].endswith(
+        f"Path '/target/nested' on collection {DST} follows a symbolic link out of its root"
+    )
     assert sorted(os.listdir(outside)) == ["kept.txt"]
+
+
+def test_run_error_of_a_refused_transfer_quotes_the_refusal_in_full(mapped_engine, roots):
+    run = run_to_end(mapped_engine, transfer_flow("/data", "/../x"))
+    assert run["details"]["details"]["cause"] == (
+        "The action of state 'Move' failed: PERMISSION_DENIED: "
+        f"Path '/../x' leaves the root of collection {DST}"
+    )

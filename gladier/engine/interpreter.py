@@ -424,12 +424,26 @@ def _await_web_input(state: dict, state_name: str, data: t.Any,
     return AwaitResponse(web_input_id=web_input_id)
 
 
+#: Where a FAILED action's details say why, clearest first: a Transfer task's
+#: ``fatal_error``, then the fields providers commonly use. A field may be an object with
+#: its own ``description`` or ``message`` (and ``code``).
+_FAILURE_TEXT_KEYS = ("fatal_error", "description", "exception", "error", "message", "cause",
+                      "detail")
+
+
 def _describe_failure(status: dict) -> str:
+    """Why an action failed, in the provider's words, for the run's error cause (the whole
+    details, cut short, only when no field says it)."""
     details = status.get("details")
     if isinstance(details, dict):
-        for key in ("description", "exception", "error", "message", "cause"):
-            if details.get(key):
-                return str(details[key])[:1000]
+        for key in _FAILURE_TEXT_KEYS:
+            value = details.get(key)
+            if isinstance(value, dict):
+                text = value.get("description") or value.get("message")
+                code = value.get("code")
+                value = f"{code}: {text}" if text and code else text
+            if value:
+                return str(value)[:1000]
     if details:
         return str(details)[:1000]
     return status.get("display_status") or "status FAILED"
