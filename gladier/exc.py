@@ -167,6 +167,12 @@ class StateNameConflict(FlowGenException):
     """Two tools or state objects put states with the same name into one flow."""
 
 
+class NotJSONData(EngineError):
+    """A value the engine must keep (run input, a state's result, a log entry, a flow) is
+    not JSON data: NaN or Infinity, a complex number, a Python object. The message names
+    where in the value it is."""
+
+
 class RunEnded(EngineError):
     """A run ended elsewhere (e.g. canceled by another process) while an engine drove it."""
 

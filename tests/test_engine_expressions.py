@@ -192,6 +192,25 @@ def test_runtime_failures_become_expression_errors(expression):
         ev(expression)
 
 
+@pytest.mark.parametrize("expression, held", [
+    ("(-numbers[0]) ** 0.5", "complex number"),
+    ("[1, (-2) ** 0.5]", "complex number"),
+    ("{'x': float('nan')}", "nan"),
+    ("float('inf')", "inf"),
+    ("-(numbers[0] * 1e308 * 10)", "-inf"),
+])
+def test_results_json_cannot_hold_are_refused_naming_the_expression(expression, held):
+    with pytest.raises(ExpressionError) as refused:
+        ev(expression)
+    assert str(refused.value).startswith(f"Expression {expression!r}: the result holds")
+    assert held in str(refused.value)
+
+
+def test_numbers_json_cannot_hold_may_be_used_on_the_way_to_a_result():
+    assert ev("min(numbers + [float('inf')])") == 1
+    assert ev("abs((-4) ** 0.5) > 1.9") is True
+
+
 def test_compile_expression_reports_syntax_errors_without_evaluating():
     with pytest.raises(ExpressionError, match="not valid syntax"):
         compile_expression("1 +")

@@ -30,6 +30,7 @@ import typing as t
 import uuid
 
 from gladier.engine import arguments, interpreter, webinput
+from gladier.engine.jsondata import json_text
 from gladier.engine.parameters import CONTEXT_KEY
 from gladier.engine.providers.base import ACTIVE, INACTIVE
 from gladier.engine.runner import Run, RunDriver, log_entry
@@ -37,7 +38,7 @@ from gladier.engine.scheduler import Scheduler
 from gladier.engine.store import Store
 from gladier.engine.timing import (MAX_POLL_INTERVAL, now_iso, parse_timestamp,
                                    time_scale_from_env)
-from gladier.exc import EngineError, FlowInputError, WebInputError
+from gladier.exc import EngineError, FlowInputError, NotJSONData, WebInputError
 from gladier.managers.base import TERMINAL_STATUSES, shorten_label
 
 log = logging.getLogger(__name__)
@@ -229,9 +230,9 @@ class LocalEngine:
 
             validate_input(input_schema, body)
         try:
-            data_text = json.dumps(body)
-        except (TypeError, ValueError) as err:
-            raise FlowInputError(f"Run input must be JSON data: {err}") from None
+            data_text = json_text(body, "Run input")
+        except NotJSONData as err:
+            raise FlowInputError(str(err)) from None
         if len(data_text) > self.max_state_size:
             raise FlowInputError(
                 f"Run input is {len(data_text)} bytes, over the run state limit of "

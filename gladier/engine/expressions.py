@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import math
 import operator
 import posixpath
 import string
@@ -851,7 +852,17 @@ _NODE_HANDLERS: dict[type, t.Callable[[_Evaluator, t.Any], t.Any]] = {
 
 
 def _to_json(value: t.Any) -> t.Any:
-    """A fresh JSON-shaped copy: tuples and sets become lists, nothing aliases run state."""
+    """A fresh JSON-shaped copy: tuples and sets become lists, nothing aliases run state.
+    Numbers JSON cannot hold are refused here, where the expression can still be named."""
+    if isinstance(value, complex):
+        raise ExpressionError(
+            f"the result holds the complex number {value!r}, which JSON cannot hold "
+            "(a negative number to a fractional power?)"
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExpressionError(
+            f"the result holds {value!r}, which JSON cannot hold (no NaN or Infinity)"
+        )
     if isinstance(value, dict):
         return {k if isinstance(k, str) else str(k): _to_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -6,20 +6,22 @@ transaction per transition, before it takes effect), and arranges what comes nex
 next state on the ready queue, a Wait's end in the timer heap, an action's completion
 through the provider's done-callback or doubling polls. Every method runs on the
 scheduler thread, so the table of live runs needs no lock; a ``token`` per run makes
-stale timers and callbacks (after a cancel, a timeout or a transition) harmless.
+stale timers and callbacks (after a cancel, a timeout or a transition) harmless. An error
+the driver did not expect while handling a run (or a result the journal refuses as not JSON
+data) fails that run with States.Runtime, so no run is left ACTIVE with nothing driving it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import logging
 import time
 import typing as t
 import uuid
 
 from gladier.engine import interpreter, redaction, webinput
+from gladier.engine.jsondata import json_text
 from gladier.engine.providers.base import ACTIVE, FAILED, INACTIVE, SUCCEEDED, TERMINAL
 from gladier.engine.scheduler import Scheduler
 from gladier.engine.store import Store
@@ -93,6 +95,23 @@ class Run:
         return str(self.definition["States"][self.state_name].get("Type"))
 
 
+def _fails_the_run_on_error(method: t.Callable) -> t.Callable:
+    """For the driver's entry points (scheduled callbacks, ``start``, ``adopt``): an error
+    while handling one run ends that run as FAILED (see :meth:`RunDriver._abort`); it never
+    leaves the run ACTIVE with nothing driving it, nor reaches the loop that drives the
+    other runs. The first argument is the run or its id."""
+
+    @functools.wraps(method)
+    def guarded(self: "RunDriver", run: t.Any, *args: t.Any) -> t.Any:
+        try:
+            return method(self, run, *args)
+        except Exception as err:
+            self._abort(run.run_id if isinstance(run, Run) else run, err)
+            return None
+
+    return guarded
+
+
 class RunDriver:
     """Runs states for the engine. ``publish(run_id, entries)`` is told of every journaled
     log entry; ``providers()`` returns the ProviderRegistry."""
@@ -135,18 +154,45 @@ class RunDriver:
         if run.action is not None:
             self._cancel_quietly(run.action.provider, run.action.action_id)
 
+    def _abort(self, run_id: str, err: Exception) -> None:
+        """End a run its step could not be handled for (data that is not JSON, a bug) as
+        FAILED with States.Runtime naming its state; nothing else of that step is
+        journaled. If even that cannot be journaled, the run is let go (``resume`` retries)."""
+        run = self._runs.get(run_id)
+        if run is None:
+            log.error("gladier engine: error after run %s ended", run_id, exc_info=err)
+            return
+        error = _unexpected(err, run.state_name)
+        log.warning("gladier engine: run %s failed: %s", run_id, error)
+        action = run.action
+        try:
+            journaled = self._store.open_action(run_id)
+            self._fail(run, error, [],
+                       finish_action=journaled["request_id"] if journaled else None)
+        except Exception:
+            log.exception("gladier engine: cannot journal the failure of run %s", run_id)
+            self._runs.pop(run_id, None)
+            run.token += 1
+        if action is not None and action.action_id is not None:
+            last = action.last_status if isinstance(action.last_status, dict) else {}
+            let_go = action.provider.release if last.get("status") in TERMINAL \
+                else action.provider.cancel
+            self._scheduler.submit_io(let_go, action.action_id, then=lambda result, error: None)
+
     def _running_details(self, entry: dict) -> dict:
         details = entry["details"]
         return {"code": entry["code"], "description": entry["description"],
                 "details": {"state_name": details.get("state_name"),
                             "state_type": details.get("state_type")}}
 
+    @_fails_the_run_on_error
     def start(self, run: Run, started: dict) -> None:
         """Drive a new run (its FlowStarted entry is journaled already)."""
         self._runs[run.run_id] = run
         self._publish(run.run_id, [started])
         self._execute(run.run_id, run.token)
 
+    @_fails_the_run_on_error
     def adopt(self, run: Run, wake_at: float | None) -> bool:
         """Take over a journaled run (after a crash); False when already driven here."""
         if run.run_id in self._runs:
@@ -170,6 +216,7 @@ class RunDriver:
             return None
         return run
 
+    @_fails_the_run_on_error
     def _execute(self, run_id: str, token: int) -> None:
         """Do the run's current state."""
         run = self._live(run_id, token)
@@ -207,26 +254,19 @@ class RunDriver:
     def _transition(self, run: Run, outcome: interpreter.Advance, entries: list[dict], *,
                     finish_action: str | None = None, web_input: dict | None = None) -> None:
         """Journal the end of a state and move the run on (or end it); ``web_input`` is a
-        web input the state opened, journaled with the transition."""
+        web input the state opened, journaled with the transition. The run changes only
+        once the journal took it: data that is not JSON raises NotJSONData first."""
+        data_text = json_text(outcome.data, f"The run state after state '{run.state_name}'")
         try:
-            data_text = json.dumps(outcome.data)
             interpreter.check_state_size(len(data_text), run.state_name,
                                          limit=self.max_state_size)
-        except (TypeError, ValueError) as err:
-            self._fail(run, interpreter.runtime_error(
-                "States.Runtime", f"The result of state '{run.state_name}' is not JSON: {err}",
-                run.state_name), entries, finish_action=finish_action)
-            return
         except FlowRuntimeError as err:
             self._fail(run, err, entries, finish_action=finish_action)
             return
-        run.token += 1
-        run.action = None
         if outcome.next_state is None:
             output = interpreter.public_view(outcome.data, run.hidden)
             final = log_entry("FlowSucceeded", "The Flow Instance completed successfully",
                               {"output": output})
-            self._runs.pop(run.run_id, None)
             self._record(run, entries + [final], finish_action=finish_action,
                          new_web_input=web_input, seal=bool(run.hidden), fields={
                 "status": SUCCEEDED, "completion_time": final["time"], "state_name": None,
@@ -235,13 +275,19 @@ class RunDriver:
                             "description": "The Flow run reached a successful completion "
                                            "state",
                             "output": output}})
+            self._runs.pop(run.run_id, None)
+            run.token += 1
+            run.action = None
             return
+        if not self._record(run, entries, finish_action=finish_action, new_web_input=web_input,
+                            seal=bool(run.hidden), fields={"state_name": outcome.next_state, "data": data_text,
+                                    "wake_at": None, "status": ACTIVE,
+                                    "details": self._running_details(entries[-1])}):
+            return
+        run.token += 1
+        run.action = None
         run.state_name = outcome.next_state
         run.data = outcome.data
-        self._record(run, entries, finish_action=finish_action, new_web_input=web_input,
-                     seal=bool(run.hidden), fields={
-            "state_name": run.state_name, "data": data_text, "wake_at": None,
-            "status": ACTIVE, "details": self._running_details(entries[-1])})
         run.status = ACTIVE
         self._scheduler.call_soon(self._execute, run.run_id, run.token)
 
@@ -298,6 +344,7 @@ class RunDriver:
                                              "details": self._running_details(started)})
         self._scheduler.call_at(wake_at, self._wake, run.run_id, run.token)
 
+    @_fails_the_run_on_error
     def _wake(self, run_id: str, token: int) -> None:
         run = self._live(run_id, token)
         if run is None:
@@ -371,11 +418,13 @@ class RunDriver:
         self._scheduler.call_at(time.time() + run.web_input_poll, self._recheck_web_input,
                                 run.run_id, run.token, run.web_input_check)
 
+    @_fails_the_run_on_error
     def _recheck_web_input(self, run_id: str, token: int, check: int) -> None:
         run = self._live(run_id, token)
         if run is not None and run.web_input_check == check:
             self._execute(run_id, token)
 
+    @_fails_the_run_on_error
     def web_input_answered(self, run_id: str) -> None:
         """A web input of the run got a response (or expired) here: look at once, not at the
         next poll."""
@@ -448,6 +497,7 @@ class RunDriver:
                                   then=lambda result, error: self._on_sent(
                                       run.run_id, token, provider, result, error))
 
+    @_fails_the_run_on_error
     def _on_sent(self, run_id: str, token: int, provider: t.Any, status: t.Any,
                  error: BaseException | None) -> None:
         run = self._live(run_id, token)
@@ -487,6 +537,7 @@ class RunDriver:
         self._store.set_action_id(action.request["request_id"], action.action_id)
         self._on_status(run, status)
 
+    @_fails_the_run_on_error
     def _resend(self, run_id: str, token: int) -> None:
         run = self._live(run_id, token)
         if run is not None and run.action is not None:
@@ -533,16 +584,19 @@ class RunDriver:
         when = min(now + action.poll_interval, action.deadline)
         self._scheduler.call_at(when, self._poll, run.run_id, run.token)
 
+    @_fails_the_run_on_error
     def _on_done(self, run_id: str, token: int, status: dict) -> None:
         run = self._live(run_id, token)
         if run is not None and run.action is not None:
             self._on_status(run, status)
 
+    @_fails_the_run_on_error
     def _check_deadline(self, run_id: str, token: int) -> None:
         run = self._live(run_id, token)
         if run is not None and run.action is not None and time.time() >= run.action.deadline:
             self._timeout(run)
 
+    @_fails_the_run_on_error
     def _poll(self, run_id: str, token: int) -> None:
         run = self._live(run_id, token)
         if run is None or run.action is None:
@@ -552,6 +606,7 @@ class RunDriver:
             action.provider.status, action.action_id,
             then=lambda status, error: self._on_polled(run_id, token, status, error))
 
+    @_fails_the_run_on_error
     def _on_polled(self, run_id: str, token: int, status: t.Any,
                    error: BaseException | None) -> None:
         run = self._live(run_id, token)

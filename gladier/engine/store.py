@@ -23,6 +23,7 @@ import threading
 import time
 import typing as t
 
+from gladier.engine.jsondata import json_text
 from gladier.exc import EngineError, RunEnded, WebInputError
 
 _SCHEMA = """
@@ -205,8 +206,8 @@ class Store:
                 " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(flow_id) DO UPDATE SET"
                 " title = excluded.title, updated_at = excluded.updated_at"
                 " WHERE excluded.title IS NOT NULL AND flows.title IS NOT excluded.title",
-                (flow_id, title, json.dumps(definition), _dumps_or_none(input_schema), now,
-                 now),
+                (flow_id, title, json_text(definition, "The flow definition"),
+                 _dumps_or_none(input_schema, "The flow's input schema"), now, now),
             )
 
     def get_flow(self, flow_id: str) -> dict | None:
@@ -230,8 +231,9 @@ class Store:
                 " completion_time, details, state_name, data, wake_at, driver, log_count)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL, ?, 0)",
                 (run["run_id"], run["flow_id"], run["status"], run.get("label"),
-                 json.dumps(run.get("tags") or []), run["owner"], run["start_time"],
-                 json.dumps(run["details"]), run["state_name"],
+                 json_text(run.get("tags") or [], "The run's tags"), run["owner"],
+                 run["start_time"], json_text(run["details"], "The run's details"),
+                 run["state_name"],
                  self._sealer.seal(run["data"]),
                  run.get("driver")),
             )
@@ -257,7 +259,7 @@ class Store:
                 if unknown:
                     raise EngineError(f"Cannot update run columns {sorted(unknown)}")
                 names = sorted(fields)
-                values = [json.dumps(fields[n]) if n in _JSON_FIELDS
+                values = [json_text(fields[n], f"The run's {n}") if n in _JSON_FIELDS
                           else self._sealer.seal(fields[n], seal) if n == "data" else fields[n]
                           for n in names]
                 updated = db.execute(
@@ -285,7 +287,8 @@ class Store:
                     "INSERT INTO web_inputs (web_input_id, run_id, state_name, status,"
                     " document, option_values, response) VALUES (?, ?, ?, ?, ?, ?, NULL)",
                     (document["id"], run_id, new_web_input["state_name"], document["status"],
-                     json.dumps(document), json.dumps(new_web_input["values"])),
+                     json_text(document, "The web input"),
+                     json_text(new_web_input["values"], "The web input's option values")),
                 )
 
     def set_action_id(self, request_id: str, action_id: str) -> None:
@@ -366,8 +369,8 @@ class Store:
             updated = db.execute(
                 "UPDATE web_inputs SET status = ?, document = ?, response = ?"
                 " WHERE web_input_id = ? AND status = 'open'",
-                (document["status"], json.dumps(document), json.dumps(response),
-                 web_input_id)).rowcount
+                (document["status"], json_text(document, "The web input"),
+                 json_text(response, "The web input's response"), web_input_id)).rowcount
         if not updated:
             raise WebInputError(f"Web Input {web_input_id} is already closed.",
                                 code="STATE_CONFLICT")
@@ -412,7 +415,7 @@ def _append_entries(db: sqlite3.Connection, run_id: str, entries: t.Sequence[dic
             "INSERT INTO log_entries (run_id, seq, time, code, description, details)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (run_id, seq, entry["time"], entry["code"], entry["description"],
-             json.dumps(entry.get("details", {}))),
+             json_text(entry.get("details", {}), f"The {entry['code']} log entry")),
         )
     db.execute("UPDATE runs SET log_count = ? WHERE run_id = ?", (seq, run_id))
 
@@ -439,8 +442,9 @@ def _run_from_row(row: sqlite3.Row) -> dict:
     return run
 
 
-def _dumps_or_none(value: t.Any) -> str | None:
-    return None if value is None else json.dumps(value)
+def _dumps_or_none(value: t.Any, what: str) -> str | None:
+    return None if value is None else json_text(value, what)
+
 
 
 def _loads_or_none(text: str | None) -> t.Any:

@@ -24,9 +24,10 @@ import jsonschema
 
 from gladier.engine.choice import ALL_TESTS, COMPARATORS, RULE_OPERATORS, TYPE_TESTS, parse_timestamp
 from gladier.engine.expressions import compile_expression, referenced_paths
+from gladier.engine.jsondata import json_text
 from gladier.engine.parameters import CONTEXT_KEY, PRIVATE_PARAMETERS_KEY, output_key
 from gladier.engine.paths import Segment, format_path, parse_path
-from gladier.exc import ExpressionError, FlowValidationError, PathError
+from gladier.exc import ExpressionError, FlowValidationError, NotJSONData, PathError
 
 SCHEMA_FILE = pathlib.Path(__file__).parent / "schemas" / "flow_definition.json"
 MAX_DEFINITION_DEPTH = 64
@@ -62,9 +63,9 @@ def _shorten(message: str) -> str:
 def _as_json(value: t.Any) -> tuple[t.Any, str | None]:
     """A pure-JSON copy of ``value`` (or None and why it is not JSON data)."""
     try:
-        copy = json.loads(json.dumps(value))
-    except (TypeError, ValueError, RecursionError) as exc:
-        return None, f"it is not JSON data ({_shorten(str(exc))})"
+        copy = json.loads(json_text(value, "it"))
+    except NotJSONData as exc:
+        return None, _shorten(str(exc))
     deepest = 0
     stack = [(copy, 0)]
     while stack:
