@@ -381,7 +381,7 @@ def test_compute_task_journals_are_owner_only(tmp_path):
     ledger = TaskLedger(str(tmp_path / "engine.db"))
     ledger.record("a1", {"task": "t1", "output": {"secret": PRIVATE_LISTED}})
     directory = tmp_path / "engine.db-compute-tasks" / "a1"
-    assert mode(directory) == 0o700
+    assert mode(directory.parent) == 0o700 and mode(directory) == 0o700
     assert {mode(path) for path in directory.iterdir()} == {0o600}
     assert ledger.find("a1", "t1")[1]["output"] == {"secret": PRIVATE_LISTED}
 

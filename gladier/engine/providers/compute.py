@@ -291,6 +291,7 @@ class _Journal:
                 os.close(self.fd)
                 self.fd = None
             directory = os.path.join(root, action_id)
+            os.makedirs(root, mode=0o700, exist_ok=True)  # tasks' results are private run data
             os.makedirs(directory, mode=0o700, exist_ok=True)
             path = os.path.join(directory, f"{os.getpid()}.jsonl")
             self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
