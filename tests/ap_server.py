@@ -3,9 +3,9 @@
 It implements the Action Provider Interface: ``POST /run`` (202 for a new action, 200 when
 the same ``request_id`` and body come again, 409 when the body differs),
 ``GET /{id}/status``, ``POST /{id}/cancel``, ``POST /{id}/release`` (409 while running,
-404 afterwards). With ``new_style=True`` it answers only the newer paths
-(``POST /actions``, ``GET /actions/{id}``, ``POST /actions/{id}/cancel``,
-``DELETE /actions/{id}``).
+404 afterwards; its ``run`` request again is a 409). With ``new_style=True`` it answers
+only the newer paths (``POST /actions``, ``GET /actions/{id}``,
+``POST /actions/{id}/cancel``, ``DELETE /actions/{id}``).
 
 An action's body decides how it behaves: ``{"polls": n}`` stays ACTIVE for ``n`` status
 requests, ``{"fail": true}`` ends FAILED, anything else is echoed back in ``details``.
@@ -105,6 +105,11 @@ class ActionProviderServer:
             }
         seen = self.requests_by_id.get(request["request_id"])
         if seen is not None:
+            if seen[0] not in self.actions:  # e.g. a run request that stalled past the release
+                return 409, {
+                    "code": "ActionConflict",
+                    "description": f"Request id already used by action {seen[0]}, released",
+                }
             if seen[1] != request["body"]:
                 return 409, {
                     "code": "ActionConflict",

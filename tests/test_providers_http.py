@@ -79,6 +79,16 @@ def test_release_refused_while_active_then_forgets_the_action(ap_server):
     assert caught.value.http_status == 404
 
 
+def test_run_request_arriving_after_its_release_is_a_conflict(ap_server):
+    provider = HttpActionProvider(ap_server.url)
+    started = provider.run(request({}))
+    provider.release(started["action_id"])
+    with pytest.raises(ActionProviderError) as caught:
+        provider.run(request({}))
+    assert caught.value.http_status == 409 and "released" in str(caught.value)
+    assert ap_server.runs_started == 1
+
+
 def test_bearer_token_is_sent_and_a_missing_token_is_refused():
     server = ActionProviderServer(token="secret-token").start()
     try:
