@@ -303,7 +303,8 @@ VALUES = st.recursive(
 NUMBERS_IN = (st.integers(-1000, 1000) | st.floats(-1e308, 1e308)
               | st.sampled_from([-4, -0.5, 0.5, 1e308, float("nan"), float("-inf")]))
 INPUTS = st.fixed_dictionaries({}, optional={
-    "n": st.one_of(NUMBERS_IN, VALUES), "name": VALUES, "path": VALUES, "items": VALUES, "expression": VALUES,
+    "n": st.one_of(NUMBERS_IN, VALUES), "name": VALUES, "path": VALUES, "items": VALUES,
+    "expression": VALUES,
     "seconds": st.one_of(st.integers(-5, 3), VALUES), "d": VALUES})
 
 
