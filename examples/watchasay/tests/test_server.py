@@ -36,6 +36,12 @@ def _start(args, env) -> subprocess.Popen:
     )
 
 
+def _refused_start(args, env) -> subprocess.CompletedProcess:
+    """Run the app where it should refuse to start (it exits; nothing to stop)."""
+    return subprocess.run([sys.executable, "app/", *args], cwd=EXAMPLE_DIR, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -137,14 +143,8 @@ def test_dev_mode_says_so_in_the_log(tmp_path):
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "example.org"])
 def test_dev_mode_refuses_to_listen_beyond_loopback(tmp_path, host):
-    result = subprocess.run(
-        [sys.executable, "app/", "--host", host, "--db", str(tmp_path / "a.db")],
-        cwd=EXAMPLE_DIR,
-        env=_environment(WATCHASAY_DEV_TOKEN=DEV_TOKEN),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _refused_start(["--host", host, "--db", str(tmp_path / "a.db")],
+                            _environment(WATCHASAY_DEV_TOKEN=DEV_TOKEN))
     assert result.returncode == 2
     assert "refusing to start" in result.stderr
     assert f"--host {host} is not" in result.stderr
@@ -152,14 +152,7 @@ def test_dev_mode_refuses_to_listen_beyond_loopback(tmp_path, host):
 
 def test_an_action_store_that_cannot_be_opened_is_one_error_line_and_exit_2(tmp_path):
     db = tmp_path / "no" / "such" / "dir" / "x.db"
-    result = subprocess.run(
-        [sys.executable, "app/", "--db", str(db)],
-        cwd=EXAMPLE_DIR,
-        env=_environment(WATCHASAY_DEV_TOKEN=DEV_TOKEN),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _refused_start(["--db", str(db)], _environment(WATCHASAY_DEV_TOKEN=DEV_TOKEN))
     assert result.returncode == 2
     assert f"cannot open action store {db}: unable to open database file" in result.stderr
     assert "Traceback" not in result.stderr
@@ -170,13 +163,6 @@ def test_an_action_store_that_cannot_be_opened_is_one_error_line_and_exit_2(tmp_
     reason="app/config.py holds credentials, so the server would start",
 )
 def test_missing_credentials_refuse_to_start(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "app/", "--db", str(tmp_path / "a.db")],
-        cwd=EXAMPLE_DIR,
-        env=_environment(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _refused_start(["--db", str(tmp_path / "a.db")], _environment())
     assert result.returncode == 2
     assert "CLIENT_ID, CLIENT_SECRET, SCOPE not set" in result.stderr
