@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -34,3 +35,11 @@ def run_and_kill(script: str, kill_when: t.Callable[[str], bool], *,
             child.wait(10)
         child.stdout.close()
     return first_line
+
+
+def written_lines(path: str) -> list[str]:
+    """The non-blank lines a killed child's side effects left in ``path`` (none if absent)."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [line.strip() for line in f if line.strip()]

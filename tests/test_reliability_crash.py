@@ -30,7 +30,7 @@ from gladier.engine import LocalEngine
 from gladier.engine.providers.compute import _process_running
 from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
 from gladier.exc import ActionProviderError
-from killed_child import run_and_kill
+from killed_child import run_and_kill, written_lines
 
 SEED = 20261123
 CHAINS = 10
@@ -144,13 +144,6 @@ time.sleep(600)
 # -- watching the child from outside --------------------------------------------------------
 
 
-def _lines(path: str) -> list[str]:
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [line.strip() for line in f if line.strip()]
-
-
 def _journal(db: str) -> tuple[list[str], list[str]]:
     """(codes of all log entries, status of each run), read-only; empty while locked."""
     try:
@@ -184,7 +177,7 @@ def _trigger(rng: random.Random, db: str, workdir: str):
     """A random kill point: a function telling when to kill, and its name."""
     kind = rng.choice(["compute", "wait", "transition", "timer"])
     codes, _ = _journal(db)
-    begun = len(_lines(os.path.join(workdir, "begun.log")))
+    begun = len(written_lines(os.path.join(workdir, "begun.log")))
     waits = codes.count("WaitStarted")
     entries = len(codes) + rng.randint(1, 8)
     delay = rng.uniform(0.0, 0.3)
@@ -198,7 +191,7 @@ def _trigger(rng: random.Random, db: str, workdir: str):
             return len(_journal(db)[0]) >= entries
         if not seen:
             if kind == "compute":
-                started = len(_lines(os.path.join(workdir, "begun.log"))) > begun
+                started = len(written_lines(os.path.join(workdir, "begun.log"))) > begun
             else:
                 started = _journal(db)[0].count("WaitStarted") > waits
             if started:
@@ -210,8 +203,8 @@ def _trigger(rng: random.Random, db: str, workdir: str):
 
 
 def _what_was_interrupted(db: str, workdir: str) -> str:
-    begun = collections.Counter(line.split()[0] for line in _lines(f"{workdir}/begun.log"))
-    ended = collections.Counter(_lines(f"{workdir}/effects.log"))
+    begun = collections.Counter(line.split()[0] for line in written_lines(f"{workdir}/begun.log"))
+    ended = collections.Counter(written_lines(f"{workdir}/effects.log"))
     if begun - ended:
         return "inside a compute function"
     last = _last_codes(db)
@@ -256,7 +249,7 @@ def _integrity(db: str) -> str:
 
 
 def _effect_counts(workdir: str) -> collections.Counter:
-    counts = collections.Counter(_lines(os.path.join(workdir, "effects.log")))
+    counts = collections.Counter(written_lines(os.path.join(workdir, "effects.log")))
     counts.update(e["tag"] for e in EffectProvider(workdir)._entries())
     return counts
 
@@ -300,14 +293,14 @@ def test_orphaned_pool_workers_exit_once_their_engine_is_killed(tmp_path):
     script = CHILD.format(tests=os.path.dirname(__file__), db=db, workdir=workdir,
                           start=True)
     first_line = run_and_kill(
-        script, lambda ready: len(_lines(f"{workdir}/begun.log")) >= RUNS_PER_CHAIN)
+        script, lambda ready: len(written_lines(f"{workdir}/begun.log")) >= RUNS_PER_CHAIN)
     assert first_line == "ready"
-    workers = {int(line.split()[1]) for line in _lines(f"{workdir}/begun.log")}
+    workers = {int(line.split()[1]) for line in written_lines(f"{workdir}/begun.log")}
     deadline = time.monotonic() + 10
     while any(_process_running(pid) for pid in workers):
         assert time.monotonic() < deadline, "orphaned pool workers are still running"
         time.sleep(0.05)
-    assert sorted(_lines(f"{workdir}/effects.log")) == [f"r{i}:C1:0"
+    assert sorted(written_lines(f"{workdir}/effects.log")) == [f"r{i}:C1:0"
                                                         for i in range(RUNS_PER_CHAIN)]
 
     with build_engine(db, workdir) as engine:
@@ -355,7 +348,7 @@ def test_a_task_whose_worker_died_without_a_result_fails_instead_of_running_agai
     assert done["status"] == "FAILED"
     assert done["details"]["exception"] == "TaskInterrupted"
     assert f"worker process {dead.pid} died" in done["details"]["description"]
-    assert _lines(str(tmp_path / "effects.log")) == []
+    assert written_lines(str(tmp_path / "effects.log")) == []
 
 
 def wait_for_action(provider, action_id, timeout=30):

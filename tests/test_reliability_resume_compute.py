@@ -16,7 +16,7 @@ import time
 from gladier.engine import LocalEngine
 from gladier.engine.providers.compute import _process_running
 from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
-from killed_child import run_and_kill
+from killed_child import run_and_kill, written_lines
 
 FUNCTION_ID = "0d8f4b7e-3c1a-4e59-8a62-7f0b9c2d1e43"
 
@@ -55,25 +55,18 @@ time.sleep(600)
 """
 
 
-def lines(path: str) -> list[str]:
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [line.strip() for line in f if line.strip()]
-
-
 def kill_during_first_task(tmp_path, tasks: int) -> tuple[str, str]:
     """Start a run in a child engine, kill it while its first task runs, and wait for the
     orphaned worker to record that task and exit. Returns (db, run_id)."""
     db, workdir = str(tmp_path / "engine.db"), str(tmp_path)
     script = CHILD.format(tests=os.path.dirname(__file__), db=db, workdir=workdir, tasks=tasks)
-    run_id = run_and_kill(script, lambda _: len(lines(f"{workdir}/begun.log")) >= 1)
-    worker = int(lines(f"{workdir}/begun.log")[0].split()[1])
+    run_id = run_and_kill(script, lambda _: len(written_lines(f"{workdir}/begun.log")) >= 1)
+    worker = int(written_lines(f"{workdir}/begun.log")[0].split()[1])
     deadline = time.monotonic() + 10
     while _process_running(worker):
         assert time.monotonic() < deadline, "the orphaned worker never exited"
         time.sleep(0.05)
-    assert lines(f"{workdir}/effects.log") == ["t0"]
+    assert written_lines(f"{workdir}/effects.log") == ["t0"]
     return db, run_id
 
 
@@ -94,7 +87,7 @@ def test_gladier_resume_answers_from_the_ledger_when_every_task_has_a_result(tmp
     with LocalEngine(db) as engine:
         run = engine.get_run(run_id)
     assert run["details"]["output"]["work"]["details"]["result"] == ["T0"]
-    assert lines(str(tmp_path / "effects.log")) == ["t0"]
+    assert written_lines(str(tmp_path / "effects.log")) == ["t0"]
 
 
 def test_gladier_resume_leaves_a_run_inactive_when_a_task_needs_an_unregistered_function(
@@ -108,7 +101,7 @@ def test_gladier_resume_leaves_a_run_inactive_when_a_task_needs_an_unregistered_
     assert f"Compute function '{FUNCTION_ID}' is not registered in this process; resume from " \
            "a process that registers it" in resumed.stdout
     assert "register the functions the run needs" in resumed.stderr
-    assert lines(str(tmp_path / "effects.log")) == ["t0"]
+    assert written_lines(str(tmp_path / "effects.log")) == ["t0"]
 
     with LocalEngine(db) as engine:  # the user's script, which registers the function
         engine.register_function(effect, function_id=FUNCTION_ID)
@@ -116,4 +109,4 @@ def test_gladier_resume_leaves_a_run_inactive_when_a_task_needs_an_unregistered_
         final = engine.wait(run_id, timeout=60)
     assert final["status"] == "SUCCEEDED", final["details"]
     assert final["details"]["output"]["work"]["details"]["result"] == ["T0", "T1"]
-    assert sorted(lines(str(tmp_path / "effects.log"))) == ["t0", "t1"]
+    assert sorted(written_lines(str(tmp_path / "effects.log"))) == ["t0", "t1"]
