@@ -120,3 +120,27 @@ def test_an_ended_run_refuses_further_transitions(store):
                      entries=[{"time": NOW, "code": "X", "description": "", "details": {}}])
     assert store.get_run("r1")["state_name"] == "A"
     assert [e["code"] for e in store.log_entries("r1")] == ["FlowStarted"]
+
+
+def test_a_run_row_keeps_its_collection_mapping(store):
+    mapping = {"c1": {"root": "/data", "display_name": "Data", "entity_type": "x"}}
+    store.create_run({"run_id": "r1", "flow_id": "f1", "status": "ACTIVE", "owner": "urn:me",
+                      "start_time": NOW, "details": {}, "state_name": "A", "data": "{}",
+                      "collections": mapping}, [])
+    assert store.get_run("r1")["collections"] == mapping
+
+
+def test_a_database_without_run_collections_opens_and_gains_the_column(tmp_path, store):
+    new_run(store)
+    store.close()
+    path = str(tmp_path / "sub" / "engine.db")
+    old = sqlite3.connect(path)
+    old.execute("ALTER TABLE runs DROP COLUMN collections")
+    old.close()
+    reopened = Store(path)
+    try:
+        assert reopened.get_run("r1")["collections"] is None
+        new_run(reopened, "r2")
+        assert reopened.get_run("r2")["state_name"] == "A"
+    finally:
+        reopened.close()

@@ -5,6 +5,8 @@ execute next and the run state it gets), so a process killed at any moment resum
 the last committed transition. Each transition (cursor, status, log entries, action
 journal) is written in one transaction. The database runs in WAL mode so readers (a CLI
 listing runs) never block the engine; ``synchronous=NORMAL`` survives a killed process.
+A run's row also keeps the collection mapping it started with (directories, no secrets):
+when another process continues the run, its Transfer states use the same directories.
 
 The store keeps what it is given: callers pass log entries and run details with private
 values already removed, and never pass tokens. A run state holding ``_private*`` keys (or
@@ -49,7 +51,8 @@ CREATE TABLE IF NOT EXISTS runs (
     data TEXT,
     wake_at REAL,
     driver TEXT,
-    log_count INTEGER NOT NULL DEFAULT 0
+    log_count INTEGER NOT NULL DEFAULT 0,
+    collections TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status);
 CREATE TABLE IF NOT EXISTS log_entries (
@@ -91,6 +94,9 @@ _SELECT_RUNS = ("SELECT runs.*, flows.title AS flow_title, flows.updated_at AS f
 _RUN_FIELDS = frozenset({"status", "completion_time", "details", "state_name", "data",
                          "wake_at", "driver"})
 _JSON_FIELDS = frozenset({"details", "tags"})
+#: Columns added to ``runs`` after its first release: older databases get them on opening
+#: (NULL in the runs they hold).
+_ADDED_RUN_COLUMNS = {"collections": "TEXT"}
 
 
 #: Run state text holding a private key (or value) is sealed before it is stored.
@@ -180,6 +186,7 @@ class Store:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA busy_timeout=10000")
             self._db.executescript(_SCHEMA)
+            _add_missing_columns(self._db)
         except (OSError, sqlite3.Error) as err:
             raise EngineError(f"Cannot open the engine database '{path}': {err}",
                               hint="give a database file whose directory can be created and "
@@ -228,14 +235,15 @@ class Store:
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO runs (run_id, flow_id, status, label, tags, owner, start_time,"
-                " completion_time, details, state_name, data, wake_at, driver, log_count)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL, ?, 0)",
+                " completion_time, details, state_name, data, wake_at, driver, log_count,"
+                " collections) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL, ?, 0, ?)",
                 (run["run_id"], run["flow_id"], run["status"], run.get("label"),
                  json_text(run.get("tags") or [], "The run's tags"), run["owner"],
                  run["start_time"], json_text(run["details"], "The run's details"),
                  run["state_name"],
                  self._sealer.seal(run["data"]),
-                 run.get("driver")),
+                 run.get("driver"),
+                 _dumps_or_none(run.get("collections"), "The run's collections")),
             )
             _append_entries(db, run["run_id"], entries)
 
@@ -439,7 +447,27 @@ def _run_from_row(row: sqlite3.Row) -> dict:
     run = dict(row)
     run["tags"] = json.loads(run["tags"])
     run["details"] = json.loads(run["details"])
+    run["collections"] = _loads_or_none(run["collections"])
     return run
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Migrate an older database; checked again under the write lock, as two processes may
+    open it at once."""
+    def missing() -> list[str]:
+        present = {row["name"] for row in db.execute("PRAGMA table_info(runs)")}
+        return [name for name in _ADDED_RUN_COLUMNS if name not in present]
+
+    if not missing():
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for name in missing():
+            db.execute(f"ALTER TABLE runs ADD COLUMN {name} {_ADDED_RUN_COLUMNS[name]}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _dumps_or_none(value: t.Any, what: str) -> str | None:
