@@ -213,7 +213,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
 collections_option = click.option(
     "--collections", callback=_json_object, metavar="JSON",
     help='Map collection ids to local directories, e.g. \'{"<uuid>": "/data"}\' '
-         "(default: $GLADIER_LOCAL_COLLECTIONS; unmapped ids use the filesystem root).")
+         "(default: $GLADIER_LOCAL_COLLECTIONS; unmapped ids use the filesystem root). "
+         "A run keeps the mapping it started with, also when another command continues it.")
 tokens_option = click.option(
     "--tokens", callback=_json_object, metavar="JSON",
     help="Bearer tokens for HTTP action providers: ActionUrl prefix -> token "
@@ -456,9 +457,9 @@ def respond(run_id: str, input_value: str | None, expire: bool, as_json: bool, d
     AwaitWebInput state fails with Flows.WebInputExpired, for its Catch to handle.
 
     The run goes on in the engine that drives it, or in this command when that engine is
-    gone (give the same --collections and --tokens it ran with). Waiting stops when the run
-    ends or waits for a person again. Exit status 0 when the run SUCCEEDED or waits for
-    another response, 1 otherwise, 2 when the response is not one of the options.
+    gone (give the same --tokens it ran with; it keeps its own collections). Waiting stops
+    when the run ends or waits for a person again. Exit status 0 when the run SUCCEEDED or
+    waits for another response, 1 otherwise, 2 when the response is not one of the options.
     """
     from gladier.exc import WebInputError
     from gladier.ui.progress import follow

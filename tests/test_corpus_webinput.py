@@ -182,6 +182,22 @@ def test_a_waiting_run_continues_after_its_engine_is_gone(tmp_path):
     assert (destination / "file.txt").read_text() == "later"
 
 
+def test_a_response_from_an_engine_with_other_collections_transfers_to_the_runs(tmp_path):
+    """The run keeps the collections it started with: answered from an engine that maps
+    the same ids elsewhere, it transfers between its own directories, not the engine's."""
+    first_mapping, destination = signoff_collections(tmp_path / "run")
+    other_mapping, elsewhere = signoff_collections(tmp_path / "other")
+    db = str(tmp_path / "engine.db")
+    with LocalEngine(db, time_scale=1.0, collections=json.loads(first_mapping)) as first:
+        run_id = start(first, "admin_signoff")
+        web_input_id = wait_for_web_input(first, run_id)["blocking_web_input_id"]
+    with LocalEngine(db, time_scale=1.0, collections=json.loads(other_mapping)) as second:
+        second.respond_to_web_input(web_input_id, "approve")
+        assert second.wait(run_id, timeout=60)["status"] == "SUCCEEDED"
+    assert (destination / "file.txt").read_text() == "via the CLI"
+    assert list(elsewhere.iterdir()) == []
+
+
 # --- approved_publishing --------------------------------------------------------------------
 
 @pytest.fixture
@@ -365,6 +381,27 @@ def test_cli_respond_continues_a_run_whose_engine_has_exited(tmp_path):
     assert run["blocking_web_input_id"]
     answered = runner.invoke(cli, ["runs", "respond", run["run_id"], "--input", '"approve"',
                                    "--collections", collections, "--db", db, "--json"])
+    assert answered.exit_code == 0, answered.output
+    assert json.loads(answered.stdout)["status"] == "SUCCEEDED"
+    assert (destination / "file.txt").read_text() == "via the CLI"
+
+
+def test_cli_respond_without_collections_transfers_with_the_runs_collections(tmp_path):
+    """'runs respond' continues the run on the mapping it started with: without
+    --collections, its Transfer still lands in the mapped destination, not at /file.txt."""
+    from click.testing import CliRunner
+
+    from gladier.cli import cli
+
+    definition, schema, sample = write_example(tmp_path, "admin_signoff")
+    collections, destination = signoff_collections(tmp_path)
+    db = str(tmp_path / "cli.db")
+    runner = CliRunner()
+    started = runner.invoke(cli, ["run", definition, "--schema", schema, "--input", sample,
+                                  "--collections", collections, "--db", db, "--json"])
+    run_id = json.loads(started.stdout)["run_id"]
+    answered = runner.invoke(cli, ["runs", "respond", run_id, "--input", '"approve"',
+                                   "--db", db, "--json"], env={"GLADIER_LOCAL_COLLECTIONS": ""})
     assert answered.exit_code == 0, answered.output
     assert json.loads(answered.stdout)["status"] == "SUCCEEDED"
     assert (destination / "file.txt").read_text() == "via the CLI"

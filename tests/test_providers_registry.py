@@ -166,3 +166,16 @@ def test_registered_callable_is_not_called_again_after_a_restart(tmp_path):
 def test_registering_something_that_is_not_a_provider_is_a_developer_error(registry):
     with pytest.raises(DeveloperException):
         registry.register("https://x.example.org", 42)
+
+
+def test_transfer_routes_answer_on_the_mapping_of_the_run_asking(registry, tmp_path):
+    url = "https://transfer.actions.globus.org/transfer"
+    _, own = registry.resolve({"ActionUrl": url}, state_name="T")
+    _, mapped = registry.resolve({"ActionUrl": url}, state_name="T",
+                                 collections={"c1": str(tmp_path)})
+    _, again = registry.resolve({"ActionUrl": url}, state_name="T",
+                                collections={"c1": str(tmp_path)})
+    assert own is registry.transfer.provider("transfer")
+    assert mapped is again and mapped is not own
+    assert mapped.collections.get("c1").root == str(tmp_path.resolve())
+    assert not own.collections.get("c1").mapped

@@ -237,6 +237,7 @@ class LocalEngine:
             raise FlowInputError(
                 f"Run input is {len(data_text)} bytes, over the run state limit of "
                 f"{self.max_state_size} bytes")
+        collections = self.providers.collections.mapping()
         run_id = str(uuid.uuid4())
         first = definition["StartAt"]
         shown_input = interpreter.public_view(body)
@@ -251,10 +252,11 @@ class LocalEngine:
                         "description": "The Flow is starting execution",
                         "details": {"input": shown_input}},
             "state_name": first, "data": data_text, "driver": self.driver_id,
+            "collections": collections,
         }, [started])
         run = Run(run_id=run_id, definition=definition,
                    context=self._context(run_id, flow_id, started["time"]),
-                   state_name=first, data=json.loads(data_text))
+                   state_name=first, data=json.loads(data_text), collections=collections)
         self._scheduler.call_soon(self._driver.start, run, started)
         return self.get_run(run_id)
 
@@ -346,7 +348,7 @@ class LocalEngine:
         run = Run(run_id=row["run_id"], definition=flow["definition"],
                   context=self._context(row["run_id"], row["flow_id"], row["start_time"]),
                   state_name=row["state_name"], data=json.loads(row["data"]),
-                  status=row["status"])
+                  status=row["status"], collections=row["collections"])
         return bool(self._scheduler.run_sync(self._driver.adopt, run, row["wake_at"]))
 
     # web inputs --------------------------------------------------------------------------

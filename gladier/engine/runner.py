@@ -84,6 +84,8 @@ class Run:
     action: _Action | None = None
     web_input_check: int = 0
     web_input_poll: float | None = None
+    #: the collection mapping the run started with (None in older databases: the engine's)
+    collections: dict | None = None
 
     @functools.cached_property
     def hidden(self) -> frozenset:
@@ -438,7 +440,8 @@ class RunDriver:
     def _resolve_provider(self, run: Run) -> tuple[str, t.Any]:
         state = run.definition["States"][run.state_name]
         try:
-            return self._providers().resolve(state, state_name=run.state_name)
+            return self._providers().resolve(state, state_name=run.state_name,
+                                             collections=run.collections)
         except GladierException as err:
             raise interpreter.runtime_error("ActionUnableToRun", str(err),
                                             run.state_name) from err

@@ -78,6 +78,13 @@ class LocalCollections:
                 entity_type=options.get("entity_type") or MAPPED_ENTITY_TYPE,
             )
 
+    def mapping(self) -> dict[str, dict]:
+        """The mapping with absolute roots, as JSON data: a run keeps it, so another
+        process continuing the run (another working directory, no ``--collections``) finds
+        its files where it started them."""
+        return {c.id: {"root": c.root, "display_name": c.display_name,
+                       "entity_type": c.entity_type} for c in self._mapped.values()}
+
     def get(self, collection_id: str) -> LocalCollection:
         found = self._mapped.get(str(collection_id))
         if found is not None:

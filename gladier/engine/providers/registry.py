@@ -9,12 +9,15 @@ by name (no local files could be behind them). URLs match without their trailing
 ``urn:globus:flows:handle:globus:<service>.<route>`` (``transfer.ls``, ``compute.v3``...).
 
 Built-in providers are created on first use, so a flow that only transfers files never
-starts a process pool.
+starts a process pool. Transfer routes answer on the collection mapping of the run asking
+(one local Transfer service per mapping), so a run continued by another process keeps its
+directories.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import threading
 import typing as t
 
@@ -63,7 +66,8 @@ def handle_to_url(handle: str) -> str | None:
 class ProviderRegistry:
     """Finds (and owns) the action providers of one engine.
 
-    ``collections``: collection id -> root directory (added to ``GLADIER_LOCAL_COLLECTIONS``);
+    ``collections``: collection id -> root directory (added to ``GLADIER_LOCAL_COLLECTIONS``),
+    for the runs that bring no mapping of their own;
     ``tokens``: ActionUrl prefix -> bearer token (added to ``GLADIER_LOCAL_TOKENS``);
     ``executors``: compute endpoint id -> ``concurrent.futures.Executor``;
     ``store_path``: SQLite file where local providers keep finished actions, so a resumed
@@ -96,7 +100,7 @@ class ProviderRegistry:
         self._registered: dict[str, t.Any] = {}
         self._local: dict[str, t.Any] = {}
         self._compute: ComputeProvider | None = None
-        self._transfer: LocalTransferService | None = None
+        self._transfers: dict[str, LocalTransferService] = {}
         self._search: LocalSearchIndex | None = None
 
     def register(self, url: str, provider: t.Any) -> None:
@@ -118,19 +122,23 @@ class ProviderRegistry:
         with self._lock:
             self._registered[normalize_url(url)] = provider
 
-    def resolve(self, action_state: dict, *, state_name: str) -> tuple[str, ActionProvider]:
+    def resolve(self, action_state: dict, *, state_name: str,
+                collections: t.Mapping[str, t.Any] | None = None) -> tuple[str, ActionProvider]:
         """``(url, provider)`` for an Action state (EngineError naming the state if neither
-        its ActionUrl nor its Handler can be used)."""
+        its ActionUrl nor its Handler can be used); ``collections``: see provider_for."""
         url = self._url_of(action_state, state_name)
         if not url.startswith(("https://", "http://")):
             raise EngineError(f"State '{state_name}': ActionUrl '{url}' is not an http(s) URL")
-        return url, self.provider_for(url, state_name=state_name)
+        return url, self.provider_for(url, state_name=state_name, collections=collections)
 
-    def provider_for(self, url: str, *, state_name: str | None = None) -> ActionProvider:
-        """The provider answering ``url``."""
+    def provider_for(self, url: str, *, state_name: str | None = None,
+                     collections: t.Mapping[str, t.Any] | None = None) -> ActionProvider:
+        """The provider answering ``url``. Transfer routes work on ``collections`` (the
+        mapping of the run asking), or on the registry's own when it is None."""
         url = normalize_url(url)
         with self._lock:
-            provider = self._registered.get(url) or self._local.get(url)
+            provider = self._registered.get(url) or self._transfer_route(
+                url, state_name, collections) or self._local.get(url)
             if provider is None:
                 provider = self._local[url] = self._create(url, state_name)
             return provider
@@ -152,13 +160,20 @@ class ProviderRegistry:
 
     @property
     def transfer(self) -> LocalTransferService:
-        """The local Transfer service behind every Transfer route (created on first use)."""
-        with self._lock:
-            if self._transfer is None:
-                from gladier.engine.providers.transfer import LocalTransferService
+        """The local Transfer service on the registry's own collections."""
+        return self.transfer_for(None)
 
-                self._transfer = LocalTransferService(self.collections, store=self.store)
-            return self._transfer
+    def transfer_for(self, collections: t.Mapping[str, t.Any] | None) -> LocalTransferService:
+        """The local Transfer service behind the Transfer routes on ``collections`` (None:
+        the registry's own), one per distinct mapping, created on first use."""
+        from gladier.engine.providers.transfer import LocalTransferService
+
+        mapped = self.collections if collections is None else LocalCollections(collections)
+        key = json.dumps(mapped.mapping(), sort_keys=True)
+        with self._lock:
+            if key not in self._transfers:
+                self._transfers[key] = LocalTransferService(mapped, store=self.store)
+            return self._transfers[key]
 
     @property
     def search(self) -> LocalSearchIndex:
@@ -175,9 +190,9 @@ class ProviderRegistry:
         with self._lock:
             local, self._local = list(self._local.values()), {}
             compute, self._compute = self._compute, None
-            transfer, self._transfer = self._transfer, None
+            transfers, self._transfers = list(self._transfers.values()), {}
             search, self._search = self._search, None
-        for owned in [compute, transfer, search, *local]:
+        for owned in [compute, *transfers, search, *local]:
             close = getattr(owned, "close", None)
             if close is not None:
                 close()
@@ -220,19 +235,25 @@ class ProviderRegistry:
             f"State '{state_name}': Handler must be an object or a handle string, not {handler!r}"
         )
 
-    def _create(self, url: str, state_name: str | None) -> t.Any:
-        if url in COMPUTE_URLS:
-            return self.compute
+    def _transfer_route(self, url: str, state_name: str | None,
+                        collections: t.Mapping[str, t.Any] | None) -> t.Any:
+        """The local provider of a Transfer URL on ``collections``; None for other URLs."""
         for base, legacy in ((TRANSFER_URL, False), (LEGACY_TRANSFER_URL, True)):
             if url.startswith(base):
                 try:
-                    return self.transfer.provider(url[len(base) :], legacy=legacy)
+                    return self.transfer_for(collections).provider(url[len(base) :],
+                                                                   legacy=legacy)
                 except KeyError:
                     where = f"State '{state_name}': " if state_name else ""
                     raise EngineError(
                         f"{where}the local engine has no Transfer provider for {url}; register one with "
                         "register_action_provider(url, provider)"
                     ) from None
+        return None
+
+    def _create(self, url: str, state_name: str | None) -> t.Any:
+        if url in COMPUTE_URLS:
+            return self.compute
         if url in SEARCH_URLS:
             from gladier.engine.providers.search import SearchActionProvider
 
