@@ -171,3 +171,41 @@ def test_run_input_with_nan_is_refused_naming_its_path(engine):
 def test_flow_with_infinity_in_a_pass_result_is_refused_naming_its_path(engine):
     with pytest.raises(FlowValidationError, match=r"\$\.States\.Compute\.Result\.limit is inf"):
         engine.create_flow(one_state_flow({"Type": "Pass", "Result": {"limit": float("inf")}}))
+
+
+class Handle:
+    """A Python object (not JSON) whose repr quotes what it was made from."""
+
+    def __init__(self, made_from):
+        self.made_from = made_from
+
+    def __repr__(self):
+        return f"Handle({self.made_from!r})"
+
+
+def test_a_value_that_is_not_json_never_quotes_a_private_value_in_the_cause(engine, caplog):
+    secret = "pw-SECRET-4711"
+    engine.register_action_provider(CALLABLE + "handle",
+                                    lambda body: {"handle": Handle(body["password"])})
+    state = action(CALLABLE + "handle", {"password.$": "$.input._private_password",
+                                         "__Private_Parameters": ["password"]})
+    flow = engine.create_flow(one_state_flow(state))
+    run_id = engine.run_flow(flow["id"], {"input": {"_private_password": secret}})["run_id"]
+
+    run = engine.wait(run_id, timeout=20)
+
+    assert_failed_in_compute(run, ["$.out.details.handle is Handle('***')"])
+    assert secret not in json.dumps(run) + json.dumps(engine.get_run_logs(run_id))
+    assert secret not in caplog.text
+
+
+def test_run_input_a_mapping_of_which_cannot_be_read_is_refused_as_not_json(engine):
+    class Unreadable(dict):
+        def items(self):
+            raise KeyError("unreadable")
+
+        __iter__ = items
+
+    flow = engine.create_flow(one_state_flow({"Type": "Pass"}))
+    with pytest.raises(FlowInputError, match="Run input is not JSON data: 'unreadable'"):
+        engine.run_flow(flow["id"], {"input": Unreadable(a=1)})

@@ -306,15 +306,14 @@ class Unreadable(dict):
 def test_a_definition_whose_methods_raise_is_a_problem_not_a_crash():
     problems = problems_of(Unreadable(StartAt="A", States={"A": PASS_END}))
     assert problems == [{"state": None, "path": "$", "message":
-                         "The flow definition could not be checked: RuntimeError: "
+                         "A flow definition must be a JSON object: it is not JSON data: "
                          "items() is broken"}]
 
 
 def test_an_input_schema_whose_methods_raise_is_a_problem_not_a_crash():
     problems = problems_of(flow(A=PASS_END), Unreadable(type="object"))
     assert [p["path"] for p in problems] == ["$.input_schema"]
-    assert problems[0]["message"].startswith("The input schema could not be checked: "
-                                             "RuntimeError: ")
+    assert problems[0]["message"] == "The input schema: it is not JSON data: items() is broken"
     with pytest.raises(FlowValidationError):
         validate_input_schema(Unreadable(type="object"))
 

@@ -20,10 +20,10 @@ def json_text(value: t.Any, what: str) -> str:
     """``value`` as standard JSON text, or NotJSONData: ``<what> is not JSON data: <where>``."""
     try:
         return json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError, RecursionError) as err:
+    except Exception as err:  # TypeError, ValueError, RecursionError, or a mapping's own
         try:
             where = _not_json_at(value, ())
-        except RecursionError:  # cyclic or nested too deeply to walk
+        except Exception:  # cyclic, nested too deeply, or failing to walk
             where = None
         raise NotJSONData(f"{what} is not JSON data: {where or err}") from None
 

@@ -466,21 +466,7 @@ class _Checker:
                     yield from self._reads(value, where + [key])
 
 
-def _unchecked(path: str, what: str, error: Exception) -> dict:
-    """The last-resort problem for a value whose own methods fail while it is read (a
-    dict subclass whose ``items()`` raises, say): nothing else may escape the validator."""
-    return {"state": None, "path": path,
-            "message": _shorten(f"{what} could not be checked: {type(error).__name__}: {error}")}
-
-
 def _schema_problems(schema: t.Any) -> list[dict]:
-    try:
-        return _check_schema(schema)
-    except Exception as exc:
-        return [_unchecked("$.input_schema", "The input schema", exc)]
-
-
-def _check_schema(schema: t.Any) -> list[dict]:
     copy, why = _as_json(schema)
     if why:
         return [{"state": None, "path": "$.input_schema", "message": f"The input schema: {why}"}]
@@ -519,10 +505,7 @@ def validate_input_schema(schema: t.Any) -> None:
 def check_flow(definition: t.Any, input_schema: t.Any = None) -> tuple[list[dict], list[dict]]:
     """``(problems, warnings)`` of a definition, without raising."""
     problems = _schema_problems(input_schema) if input_schema is not None else []
-    try:
-        found, warnings = _check_definition(definition, input_schema if not problems else None)
-    except Exception as exc:
-        found, warnings = [_unchecked("$", "The flow definition", exc)], []
+    found, warnings = _check_definition(definition, input_schema if not problems else None)
     return problems + found, warnings
 
 
