@@ -164,7 +164,7 @@ class RunDriver:
         if run is None:
             log.error("gladier engine: error after run %s ended", run_id, exc_info=err)
             return
-        error = _unexpected(err, run.state_name)
+        error = self._redacted(run, _unexpected(err, run.state_name))
         log.warning("gladier engine: run %s failed: %s", run_id, error)
         action = run.action
         try:
@@ -313,15 +313,21 @@ class RunDriver:
             found |= redaction.private_values(run.action.call.body, run.action.call.logged_body)
         return found
 
+    def _redacted(self, run: Run, error: FlowRuntimeError) -> FlowRuntimeError:
+        """``error`` with the private values ``run``'s state can see replaced in its cause
+        and output, which may quote what failed."""
+        secrets = self._private_values(run)
+        if not secrets:
+            return error
+        return interpreter.runtime_error(
+            error.error, redaction.redact(error.cause, secrets), run.state_name,
+            output=redaction.redact(getattr(error, "output", None), secrets))
+
     def _handle_error(self, run: Run, error: FlowRuntimeError, entries: list[dict], *,
                       finish_action: str | None = None) -> None:
-        """A state raised ``error``: follow its Catch, or fail the run. Its cause and output
-        may quote what failed, so private values are redacted from them first."""
-        secrets = self._private_values(run)
-        if secrets:
-            error = interpreter.runtime_error(
-                error.error, redaction.redact(error.cause, secrets), run.state_name,
-                output=redaction.redact(getattr(error, "output", None), secrets))
+        """A state raised ``error``: follow its Catch, or fail the run (private values
+        redacted from the error first)."""
+        error = self._redacted(run, error)
         entries = entries + [self._state_entry(
             run, "failed", {"error": interpreter.error_object(error, run.state_name)})]
         try:
