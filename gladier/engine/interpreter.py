@@ -288,8 +288,14 @@ def _copy_containers(value: t.Any) -> t.Any:
 
 def _check_result_path(state: dict, state_name: str, data: t.Any) -> None:
     """Refuse a ResultPath that cannot be written before the state acts, not after: the
-    run state is the same when its result comes (the run waits for it)."""
-    write_result(data, state.get("ResultPath", "$"), None, state_name)
+    run state is the same when its result comes (the run waits for it). Only a list index
+    can fail on the run state itself, so the state is copied for the check only then."""
+    result_path = state.get("ResultPath", "$")
+    try:
+        by_index = any(isinstance(segment, int) for segment in parse_path(result_path))
+    except PathError:
+        by_index = False  # write_result names the error
+    write_result(data if by_index else {}, result_path, None, state_name)
 
 
 def _next_state(state: dict) -> str | None:
