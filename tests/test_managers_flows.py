@@ -422,6 +422,30 @@ def test_progress_reads_the_log_of_a_quiet_run_only_at_its_first_poll_and_its_en
     assert out.getvalue().count("state SyncHelloWorld (Action) succeeded") == 1
 
 
+def test_progress_of_a_manager_with_only_get_run_logs_shows_every_state_once(sleeps):
+    """A flows manager of one's own (written before read_run_logs existed) implements
+    get_status and get_run_logs only: progress reads the whole log each time."""
+    polls = iter([(3, "ACTIVE"), (9, "ACTIVE"), (len(LOG_ENTRIES), "SUCCEEDED")])
+
+    class OwnManager(base_module.BaseFlowsManager):
+        seen = 0
+
+        def get_status(self, run_id):
+            self.seen, status = next(polls)
+            last = LOG_ENTRIES[self.seen - 1]
+            return {"run_id": run_id, "status": status, "start_time": LOG_ENTRIES[0]["time"],
+                    "details": {"code": last["code"], "time": last["time"]}}
+
+        def get_run_logs(self, run_id):
+            return LOG_ENTRIES[:self.seen]
+
+    out = io.StringIO()
+    OwnManager().progress(LOGS_RUN_ID, callback=LineRenderer(file=out))
+
+    assert out.getvalue().count("state PassState2 (Pass) started") == 1
+    assert out.getvalue().count("state SyncHelloWorld (Action) succeeded") == 1
+
+
 def test_progress_with_a_plain_callback_reads_no_log(mocked_responses, manager, sleeps):
     add_polls(mocked_responses, 3, 9, None)
     seen = []

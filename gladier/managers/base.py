@@ -142,8 +142,11 @@ class BaseFlowsManager(ServiceManager):
     def read_run_logs(self, run_id: str, marker: str | None = None
                       ) -> tuple[list[dict], str | None]:
         """The run's log entries from page ``marker`` on (all when None), oldest first, and
-        the marker to read later entries from (entries already read may come again)."""
-        raise NotImplementedError
+        the marker to read later entries from (entries already read may come again).
+
+        By default every entry, read again each time: a manager that only has
+        :meth:`get_run_logs` still works with ``progress()``."""
+        return self.get_run_logs(run_id), None
 
     def cancel_run(self, run_id: str) -> dict:
         raise NotImplementedError
@@ -175,10 +178,11 @@ class BaseFlowsManager(ServiceManager):
         while True:
             time.sleep(interval)
             run = self.get_status(run_id)
-            if reads_log and latest_event(run) != last_event:
+            event = latest_event(run) if reads_log else None
+            if reads_log and event != last_event:
                 if last_event is None:
                     callback.start(run)
-                last_event = latest_event(run)
+                last_event = event
                 entries, marker = self.read_run_logs(run_id, marker)
                 for entry in unseen(entries):
                     callback.entry(entry)
