@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 
 import pytest
 
 from gladier.engine.providers.actions import ResultStore
-from gladier.engine.providers.compute import ComputeProvider, task_ids
+from gladier.engine.providers.compute import ComputeProvider, chunk_size, task_ids
 from gladier.engine.providers.functions import (
     LOCAL_ENDPOINT_ID,
     FunctionRegistry,
@@ -47,10 +49,31 @@ def append_line(path, text):
     return text
 
 
+def fails_on_threes(x):
+    if x % 10 == 3:
+        raise ValueError(f"bad {x}")
+    return x
+
+
+def line_then_wait_for(path, gate, text):
+    """Log the start, then block until the gate file exists."""
+    append_line(path, text)
+    while not os.path.exists(gate):
+        time.sleep(0.01)
+    return text
+
+
+def killed_at(x, at):
+    if x == at:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x
+
+
 @pytest.fixture(scope="module")
 def functions():
     registry = FunctionRegistry()
-    for func in (square, add, worker_pid, divide_by_zero, append_line, pair):
+    for func in (square, add, worker_pid, divide_by_zero, append_line, pair, fails_on_threes,
+                 line_then_wait_for, killed_at):
         registry.register(func)
     return registry
 
@@ -265,6 +288,69 @@ def test_cancel_fails_the_action_and_calls_back_once(functions):
     assert provider.release(started["action_id"])["status"] == "FAILED"
 
 
+@pytest.fixture
+def ledger_provider(functions, tmp_path):
+    """One worker and a task ledger: 64 tasks go in chunks of 4."""
+    store = ResultStore(str(tmp_path / "engine.db"))
+    provider = ComputeProvider(functions=functions, store=store, max_workers=1)
+    yield provider
+    provider.close()
+    store.close()
+
+
+def tasks_of(func, args_list):
+    return {"endpoint_id": LOCAL_ENDPOINT_ID,
+            "tasks": [{"function_id": fid(func), "args": args} for args in args_list]}
+
+
+def test_chunks_hold_many_tasks_per_worker_but_at_most_32():
+    assert chunk_size(1000, 2) == 31
+    assert chunk_size(64, 1) == 4
+    assert chunk_size(10, 2) == 1
+    assert chunk_size(100_000, 2) == 32
+
+
+def test_a_failing_task_leaves_its_chunk_mates_results_alone(ledger_provider):
+    final = run(ledger_provider, tasks_of(fails_on_threes, [[i] for i in range(64)]))
+
+    assert final["status"] == "FAILED"
+    assert "Task 3 of 64" in final["details"]["description"]
+    assert final["details"]["result"] == [None if i % 10 == 3 else i for i in range(64)]
+    for i, entry in enumerate(final["details"]["results"]):
+        if i % 10 == 3:
+            assert (entry["exception"], entry["message"]) == ("ValueError", f"bad {i}")
+            assert "fails_on_threes" in entry["traceback"]
+        else:
+            assert entry == {"task_id": entry["task_id"], "output": i}
+    assert len({entry["task_id"] for entry in final["details"]["results"]}) == 64
+
+
+def test_cancel_stops_tasks_of_chunks_already_sent_to_a_worker(ledger_provider, tmp_path):
+    log, gate = str(tmp_path / "started.log"), str(tmp_path / "gate")
+    started = ledger_provider.run({"request_id": "canceled", "body": tasks_of(
+        line_then_wait_for, [[log, gate, f"t{i}"] for i in range(64)])})
+    while not os.path.exists(log):  # the first task of the first chunk runs
+        time.sleep(0.01)
+
+    canceled = ledger_provider.cancel(started["action_id"])
+    open(gate, "w").close()
+    after = run(ledger_provider, tasks_of(square, [[2]]), "after")  # behind every chunk sent
+
+    assert canceled["details"]["code"] == "ActionCanceled"
+    assert after["details"]["result"] == [4]
+    with open(log) as stream:
+        assert stream.read() == "t0\n"
+
+
+def test_tasks_that_finished_before_their_worker_died_keep_their_results(ledger_provider):
+    final = run(ledger_provider, tasks_of(killed_at, [[i, 2] for i in range(64)]))
+
+    results = final["details"]["results"]
+    assert final["status"] == "FAILED"
+    assert [entry["output"] for entry in results[:2]] == [0, 1]
+    assert all(entry["exception"] == "BrokenProcessPool" for entry in results[2:])
+
+
 def test_default_function_id_follows_the_source():
     first, second = FunctionRegistry(), FunctionRegistry()
     assert first.register(square) == second.register(square) == default_function_id(square)
@@ -277,7 +363,7 @@ def test_default_function_id_follows_the_source():
 
 SCRIPT = """
 import concurrent.futures as cf, multiprocessing, threading
-from gladier.engine.providers.compute import ComputeProvider, task_ids
+from gladier.engine.providers.compute import ComputeProvider, chunk_size, task_ids
 from gladier.engine.providers.functions import FunctionRegistry
 
 def shout(word):

@@ -22,20 +22,22 @@ FUNCTION_ID = "0d8f4b7e-3c1a-4e59-8a62-7f0b9c2d1e43"
 
 
 def flow(tasks: int) -> dict:
+    """``tasks`` tasks: the first takes 0.5 s, the others none."""
     task = {"endpoint": LOCAL_ENDPOINT_ID, "function": FUNCTION_ID,
             "kwargs": {"workdir.$": "$.input.workdir"}}
     return {"StartAt": "Work", "States": {"Work": {
         "Type": "Action", "ActionUrl": "https://compute.actions.globus.org",
-        "Parameters": {"tasks": [dict(task, kwargs=dict(task["kwargs"], name=f"t{i}"))
-                                 for i in range(tasks)]},
+        "Parameters": {"tasks": [
+            dict(task, kwargs=dict(task["kwargs"], name=f"t{i}", seconds=0.5 if i == 0 else 0))
+            for i in range(tasks)]},
         "ResultPath": "$.work", "WaitTime": 600, "End": True}}}
 
 
-def effect(workdir: str, name: str) -> str:
+def effect(workdir: str, name: str, seconds: float) -> str:
     """A compute function with a side effect: a line in begun.log, then in effects.log."""
     with open(os.path.join(workdir, "begun.log"), "a") as f:
         f.write(f"{name} {os.getpid()}\n")
-    time.sleep(0.5)
+    time.sleep(seconds)
     with open(os.path.join(workdir, "effects.log"), "a") as f:
         f.write(f"{name}\n")
     return name.upper()
@@ -110,3 +112,18 @@ def test_gladier_resume_leaves_a_run_inactive_when_a_task_needs_an_unregistered_
     assert final["status"] == "SUCCEEDED", final["details"]
     assert final["details"]["output"]["work"]["details"]["result"] == ["T0", "T1"]
     assert sorted(written_lines(str(tmp_path / "effects.log"))) == ["t0", "t1"]
+
+
+def test_a_worker_orphaned_inside_a_chunk_stops_after_its_task_and_resume_runs_the_rest_once(
+        tmp_path):
+    db, run_id = kill_during_first_task(tmp_path, tasks=64)  # one worker: chunks of 4
+
+    with LocalEngine(db) as engine:
+        engine.register_function(effect, function_id=FUNCTION_ID)
+        assert engine.resume() == [run_id]
+        final = engine.wait(run_id, timeout=60)
+
+    assert final["status"] == "SUCCEEDED", final["details"]
+    assert final["details"]["output"]["work"]["details"]["result"] == [
+        f"T{i}" for i in range(64)]
+    assert sorted(written_lines(str(tmp_path / "effects.log"))) == sorted(f"t{i}" for i in range(64))

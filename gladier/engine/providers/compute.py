@@ -3,9 +3,13 @@
 Answers ``https://compute.actions.globus.org`` (v2 bodies: ``endpoint``/``function`` with
 ``args``/``kwargs``/``payload`` at the top level and/or in ``tasks``), ``.../v3``
 (``endpoint_id`` + ``tasks`` of ``function_id``/``args``/``kwargs``) and ``.../fxap``.
-Each task goes to the Executor given for its endpoint id, else to one shared local
-process pool. Completion comes from future callbacks, never from polling, so a thousand
-small tasks cost little more than ``ProcessPoolExecutor.map``.
+Each task goes to the Executor given for its endpoint id (one submission per task), else
+to one shared local process pool. Completion comes from future callbacks, never from
+polling. With a result store, local pool tasks go to the workers in chunks of up to
+:data:`CHUNK_MAX` tasks (one pool submission per chunk, so a thousand small tasks cost less
+than ``ProcessPoolExecutor.map``); each task of a chunk is still claimed, recorded and
+failed on its own. ``cancel`` drops the tasks not yet started, those of chunks already
+sent to a worker too; the task a worker is running finishes.
 
 Output as the service's: ``details.result`` is the list of return values and
 ``details.results[i]`` is ``{"task_id", "output"}``. A task that raises makes the action
@@ -142,6 +146,9 @@ def _describe(exc: BaseException) -> dict:
     }
 
 
+_CANCELED = {"exception": "CancelledError", "message": "canceled", "traceback": ""}
+
+
 class RecordedTaskError(Exception):
     """A task failure read back from the ledger (its ``error`` is the described failure)."""
 
@@ -180,6 +187,9 @@ class TaskLedger:
     """
 
     POLL_SECONDS = (0.02, 0.5)  # first and longest wait between looks at a claimed task
+    #: Present while the action may run tasks: ``cancel`` (and ``forget``) remove it, and
+    #: a worker checks it before each task of a chunk.
+    LIVE = "live"
 
     def __init__(self, db_path: str | None = None, *, root: str | None = None):
         """The ledger of the engine database ``db_path`` (or the ledger directory ``root``)."""
@@ -188,6 +198,17 @@ class TaskLedger:
     def begin(self, action_id: str) -> None:
         """Note that this engine accepted the action (before any of its tasks runs)."""
         os.makedirs(os.path.join(self.root, action_id), mode=0o700, exist_ok=True)
+        os.close(os.open(self.live_path(action_id), os.O_WRONLY | os.O_CREAT, 0o600))
+
+    def live_path(self, action_id: str) -> str:
+        return os.path.join(self.root, action_id, self.LIVE)
+
+    def cancel(self, action_id: str) -> None:
+        """Stop workers from starting more tasks of the action."""
+        try:
+            os.unlink(self.live_path(action_id))
+        except FileNotFoundError:
+            pass
 
     def started_before(self, action_id: str) -> bool:
         """Whether an engine, maybe one that died, accepted the action before."""
@@ -209,32 +230,41 @@ class TaskLedger:
         line = f'{{"task": "{task_id}", "pid": {os.getpid()}}}\n'.encode()
         os.write(_JOURNAL.fd_for(self.root, action_id), line)
 
-    def find(self, action_id: str, task_id: str) -> tuple[int | None, dict | None]:
-        """(pid of the worker that began the task, its recorded result), each maybe None."""
+    def _entries(self, action_id: str) -> t.Iterator[dict]:
+        """Every line the workers wrote for the action."""
         directory = os.path.join(self.root, action_id)
-        claimant, result = None, None
         try:
             names = os.listdir(directory)
         except FileNotFoundError:
-            return None, None
+            return
         for name in names:
             if not name.endswith(".jsonl"):
                 continue
             with open(os.path.join(directory, name), "rb") as stream:
                 for line in stream:
                     try:
-                        entry = json.loads(line)
+                        yield json.loads(line)
                     except ValueError:
                         continue  # cannot happen for whole lines; be lenient anyway
-                    if entry.get("task") != task_id:
-                        continue
-                    if "pid" in entry:
-                        claimant = entry["pid"]
-                    elif entry.get("aborted"):
-                        claimant = None
-                    else:
-                        result = entry
+
+    def find(self, action_id: str, task_id: str) -> tuple[int | None, dict | None]:
+        """(pid of the worker that began the task, its recorded result), each maybe None."""
+        claimant, result = None, None
+        for entry in self._entries(action_id):
+            if entry.get("task") != task_id:
+                continue
+            if "pid" in entry:
+                claimant = entry["pid"]
+            elif entry.get("aborted"):
+                claimant = None
+            else:
+                result = entry
         return claimant, result
+
+    def results(self, action_id: str) -> dict[str, dict]:
+        """The recorded result of each task of the action that has one, by task id."""
+        return {entry.get("task"): entry for entry in self._entries(action_id)
+                if "pid" not in entry and not entry.get("aborted")}
 
     def wait(self, action_id: str, task_id: str) -> t.Any:
         """The recorded output of a task another worker began (RecordedTaskError if it
@@ -268,6 +298,32 @@ def _finished(result: dict) -> cf.Future:
     except RecordedTaskError as error:
         future.set_exception(error)
     return future
+
+
+def _outcome(result: dict) -> tuple[t.Any, dict | None]:
+    """(output, None) or (None, error) of a result read from the ledger."""
+    try:
+        return _recorded(result), None
+    except RecordedTaskError as error:
+        return None, error.error
+
+
+def _failure(future: cf.Future) -> dict | None:
+    """The described failure of a done future (None if it has a result)."""
+    if future.cancelled():
+        return _CANCELED
+    failure = future.exception()
+    if isinstance(failure, RecordedTaskError):
+        return failure.error
+    return None if failure is None else _describe(failure)
+
+
+class _PoolTask(t.NamedTuple):
+    """A task for the local process pool."""
+
+    func: t.Callable
+    args: tuple
+    kwargs: dict
 
 
 class _Unregistered(Exception):
@@ -365,11 +421,6 @@ class _LedgerTask:
         self.action_id = action_id
         self.recovering = recovering
 
-    def __reduce__(self) -> tuple:
-        """Sent to a worker for every task: as a plain tuple, about half the bytes."""
-        return (_ledger_task, (self.func, self.ledger.root, self.task_id, self.action_id,
-                               self.recovering))
-
     def __call__(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         with _WORKER.lock:  # from here on, an orphaned worker finishes before it exits
             if _WORKER.parent_gone or os.getppid() != _WORKER.parent:
@@ -408,9 +459,50 @@ class _LedgerTask:
         return output
 
 
-def _ledger_task(func: t.Callable, root: str, task_id: str, action_id: str,
-                 recovering: bool) -> _LedgerTask:
-    return _LedgerTask(func, TaskLedger(root=root), task_id, action_id, recovering)
+#: Local pool tasks go to workers in chunks of about n / (workers * CHUNKS_PER_WORKER)
+#: tasks, at most CHUNK_MAX: one pool submission per chunk instead of per task.
+CHUNKS_PER_WORKER = 16
+CHUNK_MAX = 32
+
+
+def chunk_size(tasks: int, workers: int) -> int:
+    """Tasks per chunk: big enough to save the pool's per-task cost, small enough that
+    every worker gets many chunks (load balance)."""
+    return max(1, min(CHUNK_MAX, tasks // (workers * CHUNKS_PER_WORKER)))
+
+
+class _LedgerChunk:
+    """Several ledger tasks of one action, sent to a worker as one pool submission.
+
+    Each task is still claimed, recorded and failed on its own (one task's exception never
+    touches the others' results). A task whose action was canceled before it started
+    (its ledger's live mark gone) does not run.
+    """
+
+    def __init__(self, root: str, action_id: str, recovering: bool,
+                 tasks: list[tuple[str, t.Callable, tuple, dict]]):
+        self.root = root
+        self.action_id = action_id
+        self.recovering = recovering
+        self.tasks = tasks  # (task id, function, args, kwargs)
+
+    def __call__(self) -> list[tuple[t.Any, dict | None]]:
+        """(output, None) or (None, error) for each task, in order."""
+        ledger = TaskLedger(root=self.root)
+        live = ledger.live_path(self.action_id)
+        outcomes: list[tuple[t.Any, dict | None]] = []
+        for task_id, func, args, kwargs in self.tasks:
+            if not os.path.exists(live):
+                outcomes.append((None, _CANCELED))
+                continue
+            task = _LedgerTask(func, ledger, task_id, self.action_id, self.recovering)
+            try:
+                outcomes.append((task(*args, **kwargs), None))
+            except RecordedTaskError as error:
+                outcomes.append((None, error.error))
+            except BaseException as exc:  # the pool would have sent it back for this task
+                outcomes.append((None, _describe(exc)))
+        return outcomes
 
 
 class _Batch:
@@ -482,15 +574,37 @@ class ComputeProvider:
         self._batches[batch.action_id] = batch
         if self._ledger is not None:
             self._ledger.begin(action_id)
+        chunked = []  # local pool tasks with a ledger go in chunks, the others one by one
         for index, submit in enumerate(submits):
-            try:
-                future = submit(batch.task_ids[index], batch.action_id, recovering)
-            except Exception as exc:
-                future = cf.Future()
-                future.set_exception(exc)
-            batch.futures.append(future)
-            future.add_done_callback(functools.partial(self._task_done, batch, index))
+            if isinstance(submit, _PoolTask):
+                if self._ledger is not None:
+                    chunked.append(index)
+                    continue
+                submit = functools.partial(self._submit_to_pool, submit.func, *submit.args,
+                                           **submit.kwargs)
+            self._follow(submit, functools.partial(self._task_done, batch, index), batch)
+        size = chunk_size(len(chunked), self.max_workers or os.cpu_count() or 1)
+        for start in range(0, len(chunked), size):
+            indices = chunked[start:start + size]
+            assert self._ledger is not None
+            chunk = _LedgerChunk(self._ledger.root, action_id, recovering, [
+                (batch.task_ids[i], submits[i].func, submits[i].args, submits[i].kwargs)
+                for i in indices])
+            self._follow(functools.partial(self._submit_to_pool, chunk),
+                         functools.partial(self._chunk_done, batch, indices), batch)
         return self._actions.get(batch.action_id)
+
+    def _follow(self, submit: t.Callable[[], cf.Future],
+                done: t.Callable[[cf.Future], None], batch: _Batch) -> None:
+        """Submit, and call ``done`` with the future once it is done (at once if the
+        submission itself failed)."""
+        try:
+            future = submit()
+        except Exception as exc:
+            future = cf.Future()
+            future.set_exception(exc)
+        batch.futures.append(future)
+        future.add_done_callback(done)
 
     def _wait_for_function(self, request: dict, fingerprint: str, function_id: str) -> dict:
         """The action an earlier engine began is left INACTIVE, not failed: its tasks may
@@ -515,6 +629,8 @@ class ComputeProvider:
         if document["status"] in TERMINAL:
             return document
         batch = self._batches.pop(action_id, None)
+        if self._ledger is not None:
+            self._ledger.cancel(action_id)  # tasks of chunks already sent do not start
         for future in batch.futures if batch else ():
             future.cancel()
         self._actions.finish(
@@ -548,11 +664,11 @@ class ComputeProvider:
 
     def _submitter(
         self, task: ComputeTask, where: str, action_id: str, task_id: str, recovering: bool
-    ) -> t.Callable[[str, str, bool], cf.Future]:
-        """How to submit one task (given its task id, action id, and whether an earlier
-        engine began the action), decided before anything runs so a bad request runs
-        nothing. After a crash, a task whose function this process lacks is answered from
-        the ledger when its worker recorded a result (:class:`_Unregistered` if not)."""
+    ) -> _PoolTask | t.Callable[[], cf.Future]:
+        """How to submit one task, decided before anything runs so a bad request runs
+        nothing: a :class:`_PoolTask` for the local pool, else a call returning its future.
+        After a crash, a task whose function this process lacks is answered from the
+        ledger when its worker recorded a result (:class:`_Unregistered` if not)."""
         try:
             return self._submitter_for(task, where)
         except ActionProviderError as exc:
@@ -563,11 +679,11 @@ class ComputeProvider:
         _, result = self._ledger.find(action_id, task_id)
         if result is None:
             raise _Unregistered(task.function_id)
-        return lambda task_id, action_id, recovering: _finished(result)
+        return lambda: _finished(result)
 
     def _submitter_for(
         self, task: ComputeTask, where: str
-    ) -> t.Callable[[str, str, bool], cf.Future]:
+    ) -> _PoolTask | t.Callable[[], cf.Future]:
         executor = self.executors.get(task.endpoint)
         if executor is None:
             if self.strict and task.endpoint != LOCAL_ENDPOINT_ID:
@@ -575,25 +691,22 @@ class ComputeProvider:
                     f"No executor is configured for compute endpoint '{task.endpoint}' ({where}); "
                     f"give one in executors= or use the local endpoint {LOCAL_ENDPOINT_ID}"
                 )
-            return functools.partial(
-                self._submit_local, self.functions.get_portable(task.function_id), task
-            )
+            return _PoolTask(self.functions.get_portable(task.function_id), task.args,
+                             task.kwargs)
         if task.function_id not in self.functions and hasattr(
             executor, "submit_to_registered_function"
         ):
-            submit = functools.partial(
+            return functools.partial(
                 executor.submit_to_registered_function,
                 task.function_id,
                 args=task.args,
                 kwargs=task.kwargs,
             )
+        if isinstance(executor, cf.ProcessPoolExecutor):
+            func = self.functions.get_portable(task.function_id)
         else:
-            if isinstance(executor, cf.ProcessPoolExecutor):
-                func = self.functions.get_portable(task.function_id)
-            else:
-                func = self.functions.get(task.function_id)
-            submit = functools.partial(executor.submit, func, *task.args, **task.kwargs)
-        return lambda task_id, action_id, recovering: submit()
+            func = self.functions.get(task.function_id)
+        return functools.partial(executor.submit, func, *task.args, **task.kwargs)
 
     def _local_pool(self) -> cf.ProcessPoolExecutor:
         with self._pool_lock:
@@ -604,46 +717,48 @@ class ComputeProvider:
                 )
             return self._pool
 
-    def _submit_local(
-        self, func: t.Callable, task: ComputeTask, task_id: str, action_id: str,
-        recovering: bool
-    ) -> cf.Future:
-        if self._ledger is not None:
-            func = _LedgerTask(func, self._ledger, task_id, action_id, recovering)
+    def _submit_to_pool(self, func: t.Callable, *args: t.Any, **kwargs: t.Any) -> cf.Future:
         pool = self._local_pool()
         try:
-            return pool.submit(func, *task.args, **task.kwargs)
+            return pool.submit(func, *args, **kwargs)
         except BrokenProcessPool:  # a worker died (killed, out of memory): start a new pool
             with self._pool_lock:
                 if self._pool is pool:
                     self._pool = None
             pool.shutdown(wait=False)
-            return self._local_pool().submit(func, *task.args, **task.kwargs)
+            return self._local_pool().submit(func, *args, **kwargs)
 
     def _task_done(self, batch: _Batch, index: int, future: cf.Future) -> None:
-        failure = None if future.cancelled() else future.exception()
-        if future.cancelled():
-            error: dict | None = {
-                "exception": "CancelledError",
-                "message": "canceled",
-                "traceback": "",
-            }
-        elif isinstance(failure, RecordedTaskError):
-            error = failure.error
-        elif failure is not None:
-            error = _describe(failure)
-        else:
+        error = _failure(future)
+        output = None
+        if error is None:
             try:
                 output = _jsonable(future.result())
-                error = None
             except (TypeError, ValueError) as exc:
                 error = _describe(exc)
+        self._settle(batch, [(index, output, error)])
+
+    def _chunk_done(self, batch: _Batch, indices: list[int], future: cf.Future) -> None:
+        error = _failure(future)
+        if error is None:
+            outcomes = future.result()
+        else:  # the chunk as a whole (a worker died...): its recorded results still count
+            assert self._ledger is not None  # chunks are ledger tasks
+            recorded = self._ledger.results(batch.action_id)
+            outcomes = [_outcome(recorded[batch.task_ids[i]]) if batch.task_ids[i] in recorded
+                        else (None, error) for i in indices]
+        self._settle(batch, [(index, output, task_error)
+                             for index, (output, task_error) in zip(indices, outcomes)])
+
+    def _settle(self, batch: _Batch, outcomes: list[tuple[int, t.Any, dict | None]]) -> None:
+        """Keep each task's (index, output, error); complete the action after the last."""
         with batch.lock:
-            if error is None:
-                batch.outputs[index] = output
-            else:
-                batch.errors[index] = error
-            batch.remaining -= 1
+            for index, output, error in outcomes:
+                if error is None:
+                    batch.outputs[index] = output
+                else:
+                    batch.errors[index] = error
+            batch.remaining -= len(outcomes)
             last = batch.remaining == 0
         if last:
             self._complete(batch)
