@@ -325,7 +325,9 @@ def test_a_failing_task_leaves_its_chunk_mates_results_alone(ledger_provider):
     assert len({entry["task_id"] for entry in final["details"]["results"]}) == 64
 
 
-def test_cancel_stops_tasks_of_chunks_already_sent_to_a_worker(ledger_provider, tmp_path):
+@pytest.mark.parametrize("then_release", [False, True])
+def test_cancel_stops_tasks_of_chunks_already_sent_to_a_worker(ledger_provider, tmp_path,
+                                                               then_release):
     log, gate = str(tmp_path / "started.log"), str(tmp_path / "gate")
     started = ledger_provider.run({"request_id": "canceled", "body": tasks_of(
         line_then_wait_for, [[log, gate, f"t{i}"] for i in range(64)])})
@@ -333,6 +335,8 @@ def test_cancel_stops_tasks_of_chunks_already_sent_to_a_worker(ledger_provider, 
         time.sleep(0.01)
 
     canceled = ledger_provider.cancel(started["action_id"])
+    if then_release:  # the ledger directory, and the cancel mark in it, are gone
+        ledger_provider.release(started["action_id"])
     open(gate, "w").close()
     after = run(ledger_provider, tasks_of(square, [[2]]), "after")  # behind every chunk sent
 

@@ -187,9 +187,8 @@ class TaskLedger:
     """
 
     POLL_SECONDS = (0.02, 0.5)  # first and longest wait between looks at a claimed task
-    #: Present while the action may run tasks: ``cancel`` (and ``forget``) remove it, and
-    #: a worker checks it before each task of a chunk.
-    LIVE = "live"
+    #: Written by ``cancel``; a worker looks for it before each task of a chunk.
+    CANCELED = "canceled"
 
     def __init__(self, db_path: str | None = None, *, root: str | None = None):
         """The ledger of the engine database ``db_path`` (or the ledger directory ``root``)."""
@@ -198,17 +197,15 @@ class TaskLedger:
     def begin(self, action_id: str) -> None:
         """Note that this engine accepted the action (before any of its tasks runs)."""
         os.makedirs(os.path.join(self.root, action_id), mode=0o700, exist_ok=True)
-        os.close(os.open(self.live_path(action_id), os.O_WRONLY | os.O_CREAT, 0o600))
-
-    def live_path(self, action_id: str) -> str:
-        return os.path.join(self.root, action_id, self.LIVE)
 
     def cancel(self, action_id: str) -> None:
-        """Stop workers from starting more tasks of the action."""
+        """Stop workers from starting more tasks of the action (a mark, not a file removed
+        from ``begin``, so that accepting an action creates nothing but its directory)."""
         try:
-            os.unlink(self.live_path(action_id))
+            os.close(os.open(os.path.join(self.root, action_id, self.CANCELED),
+                             os.O_WRONLY | os.O_CREAT, 0o600))
         except FileNotFoundError:
-            pass
+            pass  # released already
 
     def started_before(self, action_id: str) -> bool:
         """Whether an engine, maybe one that died, accepted the action before."""
@@ -475,8 +472,8 @@ class _LedgerChunk:
     """Several ledger tasks of one action, sent to a worker as one pool submission.
 
     Each task is still claimed, recorded and failed on its own (one task's exception never
-    touches the others' results). A task whose action was canceled before it started
-    (its ledger's live mark gone) does not run.
+    touches the others' results). A task whose action was canceled (or released) before
+    it started does not run.
     """
 
     def __init__(self, root: str, action_id: str, recovering: bool,
@@ -489,10 +486,11 @@ class _LedgerChunk:
     def __call__(self) -> list[tuple[t.Any, dict | None]]:
         """(output, None) or (None, error) for each task, in order."""
         ledger = TaskLedger(root=self.root)
-        live = ledger.live_path(self.action_id)
+        directory = os.path.join(self.root, self.action_id)
+        mark = os.path.join(directory, TaskLedger.CANCELED)
         outcomes: list[tuple[t.Any, dict | None]] = []
         for task_id, func, args, kwargs in self.tasks:
-            if not os.path.exists(live):
+            if os.path.exists(mark) or not os.path.isdir(directory):  # canceled, released
                 outcomes.append((None, _CANCELED))
                 continue
             task = _LedgerTask(func, ledger, task_id, self.action_id, self.recovering)
