@@ -9,6 +9,8 @@ process pool of the same size (the provider's default: one worker per CPU).
   checked. Against ``ProcessPoolExecutor.map`` of the same function and inputs.
 - also shown, **1,000 actions**: the ``ComputeProvider`` alone, sent 1,000 one-task
   actions (each journaled in the provider's result store), all in flight at once.
+- also shown, ``ProcessPoolExecutor.map`` with ``chunksize=`` the provider's chunk size:
+  the provider sends tasks in chunks, so this is the executor doing the same.
 
 Repeats alternate the sides; the figure is the median of the per-pair ratios.
 Goal: the flow takes <= 1.2x the raw executor.
@@ -47,9 +49,9 @@ def compute_flow(endpoint: str, function_id: str, tasks: int) -> dict:
     }
 
 
-def time_executor_map(pool: cf.ProcessPoolExecutor, tasks: int) -> float:
+def time_executor_map(pool: cf.ProcessPoolExecutor, tasks: int, chunksize: int = 1) -> float:
     start = time.perf_counter()
-    results = list(pool.map(increment, range(tasks)))
+    results = list(pool.map(increment, range(tasks), chunksize=chunksize))
     elapsed = time.perf_counter() - start
     assert results == [i + 1 for i in range(tasks)]
     return elapsed
@@ -94,9 +96,11 @@ def main(argv: list[str] | None = None) -> Result:
     args = parser.parse_args(argv)
 
     from gladier.engine import LocalEngine
+    from gladier.engine.providers.compute import chunk_size
     from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
 
     workers = os.cpu_count() or 1
+    chunk = chunk_size(args.tasks, workers)
     with tempfile.TemporaryDirectory() as tmp, \
             cf.ProcessPoolExecutor(max_workers=workers) as pool, \
             LocalEngine(os.path.join(tmp, "bench.db"), time_scale=1.0) as engine:
@@ -108,9 +112,10 @@ def main(argv: list[str] | None = None) -> Result:
         # warm both pools (processes started, function imported)
         time_executor_map(pool, args.tasks)
         time_flow(engine, flow["id"], args.tasks)
-        raw, flows, actions = [], [], []
+        raw, chunked, flows, actions = [], [], [], []
         for i in range(args.repeats):
             sides = [lambda: raw.append(time_executor_map(pool, args.tasks)),
+                     lambda: chunked.append(time_executor_map(pool, args.tasks, chunk)),
                      lambda: flows.append(time_flow(engine, flow["id"], args.tasks)),
                      lambda: actions.append(time_actions(provider, LOCAL_ENDPOINT_ID,
                                                          function_id, args.tasks, f"r{i}"))]
@@ -126,6 +131,9 @@ def main(argv: list[str] | None = None) -> Result:
             "one flow, one Compute state (ms, median)": median(flows) * 1000,
             "one flow: ratio to map (median of pairs)": ratio,
             "one flow: ratio (min..max)": spread(flow_ratios),
+            f"map(chunksize={chunk}) (ms, median)": median(chunked) * 1000,
+            f"one flow: ratio to map(chunksize={chunk}) (median of pairs)":
+                median([f / c for f, c in zip(flows, chunked)]),
             f"{args.tasks} one-task actions (ms, median)": median(actions) * 1000,
             f"{args.tasks} actions: ratio to map (median of pairs)": median(action_ratios),
             "pool workers (both sides)": workers,
