@@ -126,4 +126,5 @@ def test_a_worker_orphaned_inside_a_chunk_stops_after_its_task_and_resume_runs_t
     assert final["status"] == "SUCCEEDED", final["details"]
     assert final["details"]["output"]["work"]["details"]["result"] == [
         f"T{i}" for i in range(64)]
-    assert sorted(written_lines(str(tmp_path / "effects.log"))) == sorted(f"t{i}" for i in range(64))
+    assert sorted(written_lines(str(tmp_path / "effects.log"))) == sorted(
+        f"t{i}" for i in range(64))

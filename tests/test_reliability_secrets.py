@@ -379,6 +379,7 @@ def test_compute_task_journals_are_owner_only(tmp_path):
     from gladier.engine.providers.compute import TaskLedger
 
     ledger = TaskLedger(str(tmp_path / "engine.db"))
+    ledger.begin("a1")  # the engine, before any worker writes
     ledger.record("a1", {"task": "t1", "output": {"secret": PRIVATE_LISTED}})
     directory = tmp_path / "engine.db-compute-tasks" / "a1"
     assert mode(directory.parent) == 0o700 and mode(directory) == 0o700

@@ -174,6 +174,13 @@ def _process_running(pid: int) -> bool:
     return True
 
 
+def _private_directory(root: str, action_id: str) -> None:
+    """The ledger's directory and the action's in it, owner-only (tasks' results are private
+    run data): ``makedirs`` gives its mode to the last directory only."""
+    os.makedirs(root, mode=0o700, exist_ok=True)
+    os.makedirs(os.path.join(root, action_id), mode=0o700, exist_ok=True)
+
+
 class TaskLedger:
     """Which worker ran each local pool task of an action, and its result, beside the
     engine database: ``<db>-compute-tasks/<action_id>/<worker pid>.jsonl``.
@@ -196,7 +203,7 @@ class TaskLedger:
 
     def begin(self, action_id: str) -> None:
         """Note that this engine accepted the action (before any of its tasks runs)."""
-        os.makedirs(os.path.join(self.root, action_id), mode=0o700, exist_ok=True)
+        _private_directory(self.root, action_id)
 
     def cancel(self, action_id: str) -> None:
         """Stop workers from starting more tasks of the action (a mark, not a file removed
@@ -344,8 +351,7 @@ class _Journal:
                 os.close(self.fd)
                 self.fd = None
             directory = os.path.join(root, action_id)
-            os.makedirs(root, mode=0o700, exist_ok=True)  # tasks' results are private run data
-            os.makedirs(directory, mode=0o700, exist_ok=True)
+            _private_directory(root, action_id)
             path = os.path.join(directory, f"{os.getpid()}.jsonl")
             self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             self.opened = (root, action_id)
