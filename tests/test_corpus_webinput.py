@@ -365,7 +365,9 @@ def signoff_collections(tmp_path) -> tuple[str, object]:
                        settings["destination_endpoint"]: str(destination)}), destination
 
 
-def test_cli_respond_continues_a_run_whose_engine_has_exited(tmp_path):
+def signoff_started_by_the_cli(tmp_path):
+    """(runner, exit code, run document, collections, destination, db) of admin_signoff
+    started with ``gladier run``, waiting for its web input, its engine gone."""
     from click.testing import CliRunner
 
     from gladier.cli import cli
@@ -376,8 +378,14 @@ def test_cli_respond_continues_a_run_whose_engine_has_exited(tmp_path):
     runner = CliRunner()
     started = runner.invoke(cli, ["run", definition, "--schema", schema, "--input", sample,
                                   "--collections", collections, "--db", db, "--json"])
-    run = json.loads(started.stdout)
-    assert started.exit_code == 1 and run["status"] == "INACTIVE"  # needs a person
+    return runner, started.exit_code, json.loads(started.stdout), collections, destination, db
+
+
+def test_cli_respond_continues_a_run_whose_engine_has_exited(tmp_path):
+    from gladier.cli import cli
+
+    runner, exit_code, run, collections, destination, db = signoff_started_by_the_cli(tmp_path)
+    assert exit_code == 1 and run["status"] == "INACTIVE"  # needs a person
     assert run["blocking_web_input_id"]
     answered = runner.invoke(cli, ["runs", "respond", run["run_id"], "--input", '"approve"',
                                    "--collections", collections, "--db", db, "--json"])
@@ -389,18 +397,10 @@ def test_cli_respond_continues_a_run_whose_engine_has_exited(tmp_path):
 def test_cli_respond_without_collections_transfers_with_the_runs_collections(tmp_path):
     """'runs respond' continues the run on the mapping it started with: without
     --collections, its Transfer still lands in the mapped destination, not at /file.txt."""
-    from click.testing import CliRunner
-
     from gladier.cli import cli
 
-    definition, schema, sample = write_example(tmp_path, "admin_signoff")
-    collections, destination = signoff_collections(tmp_path)
-    db = str(tmp_path / "cli.db")
-    runner = CliRunner()
-    started = runner.invoke(cli, ["run", definition, "--schema", schema, "--input", sample,
-                                  "--collections", collections, "--db", db, "--json"])
-    run_id = json.loads(started.stdout)["run_id"]
-    answered = runner.invoke(cli, ["runs", "respond", run_id, "--input", '"approve"',
+    runner, _, run, _, destination, db = signoff_started_by_the_cli(tmp_path)
+    answered = runner.invoke(cli, ["runs", "respond", run["run_id"], "--input", '"approve"',
                                    "--db", db, "--json"], env={"GLADIER_LOCAL_COLLECTIONS": ""})
     assert answered.exit_code == 0, answered.output
     assert json.loads(answered.stdout)["status"] == "SUCCEEDED"
@@ -446,17 +446,9 @@ def test_cli_respond_refuses_a_run_that_waits_for_nothing(tmp_path):
 def test_cli_respond_expire_fails_a_run_without_a_catch(tmp_path):
     """admin_signoff has no Catch on its AwaitWebInput: expired, the run FAILS with the
     service's error, in this command (the engine that started the run has exited)."""
-    from click.testing import CliRunner
-
     from gladier.cli import cli
 
-    definition, schema, sample = write_example(tmp_path, "admin_signoff")
-    collections, destination = signoff_collections(tmp_path)
-    db = str(tmp_path / "cli.db")
-    runner = CliRunner()
-    started = runner.invoke(cli, ["run", definition, "--schema", schema, "--input", sample,
-                                  "--collections", collections, "--db", db, "--json"])
-    run = json.loads(started.stdout)
+    runner, _, run, collections, destination, db = signoff_started_by_the_cli(tmp_path)
     expired = runner.invoke(cli, ["runs", "respond", run["run_id"], "--expire",
                                   "--collections", collections, "--db", db])
     assert expired.exit_code == 1, expired.output
