@@ -14,6 +14,7 @@ end (``pytest -s``) says what each kill interrupted.
 from __future__ import annotations
 
 import collections
+import concurrent.futures as cf
 import fcntl
 import json
 import os
@@ -23,11 +24,12 @@ import sqlite3
 import subprocess
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
 from gladier.engine import LocalEngine
-from gladier.engine.providers.compute import _process_running
+from gladier.engine.providers.compute import _process_running, _watch_parent
 from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
 from gladier.exc import ActionProviderError
 from killed_child import run_and_kill, written_lines
@@ -359,3 +361,15 @@ def wait_for_action(provider, action_id, timeout=30):
             return status
         assert time.monotonic() < deadline
         time.sleep(0.02)
+
+
+def test_a_worker_whose_engine_died_before_the_worker_started_exits():
+    """The engine killed between forking a worker and the worker's initializer: the worker
+    then sees its adopter as its parent, and exits (mid-task) because the engine is gone."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer runs: the engine that forked the worker
+    with cf.ProcessPoolExecutor(max_workers=1, initializer=_watch_parent,
+                                initargs=(gone.pid,)) as pool:
+        task = pool.submit(time.sleep, 30)
+        with pytest.raises(BrokenProcessPool):  # its worker exited; else TimeoutError
+            task.result(timeout=20)

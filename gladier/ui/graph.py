@@ -16,6 +16,7 @@ import subprocess
 import typing as t
 
 from gladier.exc import GladierException, GraphvizNotFound
+from gladier.forksafe import PROCESS_START_LOCK
 from gladier.ui.steps import FAILED, NOT_REACHED, RUNNING, SUCCEEDED
 
 #: Fill and outline colour for each outcome.
@@ -171,10 +172,11 @@ def to_svg(definition: dict, *, statuses: t.Mapping[str, str] | None = None) -> 
             "('apt-get install graphviz', 'conda install graphviz' or 'brew install graphviz'), "
             "or draw mermaid or dot text instead."
         )
-    finished = subprocess.run(
-        [program, "-Tsvg"], input=to_dot(definition, statuses=statuses),
-        capture_output=True, text=True, timeout=120, check=False,
-    )
+    with PROCESS_START_LOCK:  # see gladier.forksafe
+        finished = subprocess.run(
+            [program, "-Tsvg"], input=to_dot(definition, statuses=statuses),
+            capture_output=True, text=True, timeout=120, check=False,
+        )
     if finished.returncode != 0:
         raise GladierException(f"Graphviz 'dot' failed (exit {finished.returncode}): "
                                f"{finished.stderr.strip()}")

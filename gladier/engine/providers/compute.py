@@ -53,6 +53,7 @@ from gladier.engine.providers.actions import (
 from gladier.engine.providers.base import FAILED, INACTIVE, SUCCEEDED, TERMINAL
 from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID, FunctionRegistry
 from gladier.exc import ActionProviderError
+from gladier.forksafe import PROCESS_START_LOCK
 
 log = logging.getLogger(__name__)
 
@@ -387,19 +388,20 @@ _WORKER = _WorkerState()
 PARENT_CHECK_SECONDS = 0.1
 
 
-def _watch_parent() -> None:
+def _watch_parent(engine_pid: int) -> None:
     """Pool initializer: exit when the engine process dies, except to finish recording
     a claimed task (the task wrapper exits right after).
 
     Watching ``getppid()`` rather than ``PR_SET_PDEATHSIG``: the death signal fires when
     the *thread* that started the worker ends, and pools start workers from any thread.
     The parent is whatever started the worker (the engine, or its forkserver, which ends
-    with the engine).
+    with the engine). The engine is watched too: killed between forking the worker and
+    this initializer, the parent seen here is already the one that adopted the orphan.
     """
     parent = _WORKER.parent = os.getppid()
 
     def watch() -> None:
-        while os.getppid() == parent:
+        while os.getppid() == parent and _process_running(engine_pid):
             time.sleep(PARENT_CHECK_SECONDS)
         with _WORKER.lock:
             _WORKER.parent_gone = True
@@ -715,10 +717,12 @@ class ComputeProvider:
     def _local_pool(self) -> cf.ProcessPoolExecutor:
         with self._pool_lock:
             if self._pool is None:
-                self._pool = cf.ProcessPoolExecutor(
-                    max_workers=self.max_workers,
-                    initializer=_watch_parent,
-                )
+                pool = cf.ProcessPoolExecutor(max_workers=self.max_workers,
+                                              initializer=_watch_parent,
+                                              initargs=(os.getpid(),))
+                with PROCESS_START_LOCK:  # a pool forks every worker at its first submit
+                    pool.submit(int)
+                self._pool = pool
             return self._pool
 
     def _submit_to_pool(self, func: t.Callable, *args: t.Any, **kwargs: t.Any) -> cf.Future:
