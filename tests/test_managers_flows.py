@@ -422,6 +422,22 @@ def test_progress_reads_the_log_of_a_quiet_run_only_at_its_first_poll_and_its_en
     assert out.getvalue().count("state SyncHelloWorld (Action) succeeded") == 1
 
 
+def test_a_log_marker_the_service_refuses_is_dropped_and_the_log_read_from_the_start(
+        mocked_responses, manager):
+    mocked_responses.add("GET", f"{FLOWS_URL}/runs/{LOGS_RUN_ID}/log", status=400,
+                         json={"code": "BAD_REQUEST", "description": "invalid marker"},
+                         match=[matchers.query_param_matcher({"limit": "100",
+                                                              "marker": "stale"})])
+    add_log_page(mocked_responses, FIRST_PAGE)
+    add_log_page(mocked_responses, LAST_PAGE, marker=FIRST_PAGE["marker"])
+
+    entries, marker = manager.read_run_logs(LOGS_RUN_ID, "stale")
+
+    assert entries == LOG_ENTRIES
+    assert marker == FIRST_PAGE["marker"]
+    assert len(mocked_responses.calls) == 3
+
+
 def test_progress_of_a_manager_with_only_get_run_logs_shows_every_state_once(sleeps):
     """A flows manager of one's own (written before read_run_logs existed) implements
     get_status and get_run_logs only: progress reads the whole log each time."""

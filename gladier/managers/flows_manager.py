@@ -340,7 +340,19 @@ class FlowsManager(BaseFlowsManager):
     def read_run_logs(self, run_id: str, marker: str | None = None
                       ) -> tuple[list[dict], str | None]:
         """Pages of :data:`LOG_PAGE_SIZE` entries from ``marker`` on. The marker returned is
-        the one of the last page read, so reading on re-reads that page only."""
+        the one of the last page read, so reading on re-reads that page only. A marker the
+        service no longer takes (HTTP 400) is dropped and the log read from its start."""
+        try:
+            return self._read_run_log_pages(run_id, marker)
+        except globus_sdk.GlobusAPIError as error:
+            if marker is None or error.http_status != 400:
+                raise
+            log.info("Flows refused the log marker of run %s (%s); reading its log again "
+                     "from the start", run_id, error.code)
+            return self._read_run_log_pages(run_id, None)
+
+    def _read_run_log_pages(self, run_id: str, marker: str | None
+                            ) -> tuple[list[dict], str | None]:
         start = {"marker": marker} if marker else {}
         entries: list[dict] = []
         with _service_call(f"get the logs of run {run_id}"):
