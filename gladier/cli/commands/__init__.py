@@ -1,0 +1,1 @@
+"""One module per ``gladier`` command (or command group); gladier.cli adds them to the group."""
