@@ -13,9 +13,13 @@ _WORD_START = re.compile(r"(.)([A-Z][a-z]+)")
 _LOWER_TO_UPPER = re.compile(r"([a-z0-9])([A-Z])")
 
 
-def upper_camel_case(snake_case_name: str) -> str:
-    """``make_dirs`` -> ``MakeDirs`` (the style of flow state names)."""
-    return "".join(part.capitalize() for part in snake_case_name.split("_"))
+def upper_camel_case(name: str) -> str:
+    """``make_dirs`` -> ``MakeDirs`` (the style of flow state names), as Gladier 0.11 names
+    them: a name without ``_`` keeps its letters and only gains a capital first letter
+    (``getSystemInfo`` -> ``GetSystemInfo``); each ``_``-separated part is capitalized."""
+    if "_" in name:
+        name = "".join(part.capitalize() for part in name.split("_"))
+    return name[:1].upper() + name[1:]
 
 
 def snake_case(upper_camel_case_name: str) -> str:

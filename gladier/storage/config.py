@@ -66,6 +66,9 @@ class GladierConfig:
                 "writable path"
             ) from error
 
+    def save(self) -> None:
+        """Kept for Gladier 0.11 code: every change is already saved when it is made."""
+
     def section(self, name: str) -> ConfigSection:
         return ConfigSection(self, name)
 

@@ -11,6 +11,7 @@ import pathlib
 from globus_sdk.token_storage import SQLiteTokenStorage
 
 from gladier.storage.files import ensure_private_dir
+from gladier.storage.secrets_config import GladierSecretsConfig  # noqa: F401 (0.11's path)
 
 
 def tokens_path_for(config_path: pathlib.Path) -> pathlib.Path:
