@@ -177,6 +177,11 @@ class RunEnded(EngineError):
     """A run ended elsewhere (e.g. canceled by another process) while an engine drove it."""
 
 
+class RunTakenOver(RunEnded):
+    """Another engine claimed the run (this one was taken for dead): it must let the run go
+    without touching its action, which the new driver continues."""
+
+
 class WebInputError(EngineError):
     """A web input cannot take this response; ``code`` is the Flows service's error code
     (``NOT_FOUND``, ``STATE_CONFLICT`` when it is closed, ``UNPROCESSABLE_ENTITY`` for a

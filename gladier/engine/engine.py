@@ -58,7 +58,8 @@ def driver_alive(driver: str | None) -> bool:
     """Whether the engine that last drove a run may still be driving it.
 
     A driver id is ``host:pid:engine``; a run whose driver process is gone (killed,
-    crashed, exited) may be resumed, one still running is left to it.
+    crashed, exited, or a zombie nobody reaped) may be resumed, one still running is left
+    to it.
     """
     parts = (driver or "").rsplit(":", 2)
     if len(parts) != 3 or not parts[1].isdigit():
@@ -73,8 +74,22 @@ def driver_alive(driver: str | None) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        return not _is_zombie(pid)
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """Whether ``pid`` has exited but was not reaped (state Z or X in /proc/<pid>/stat): a
+    container whose PID 1 reaps nothing keeps killed engines so."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stream:
+            stat = stream.read()
+    except FileNotFoundError:
+        return True  # gone between the two looks
+    except OSError:
+        return False  # no /proc (macOS): kill(pid, 0) is all we know
+    # "pid (command) state ...": the command may hold spaces and parentheses
+    return stat[stat.rfind(b")") + 2:][:1] in (b"Z", b"X")
 
 
 def default_db_path() -> str:
@@ -349,7 +364,8 @@ class LocalEngine:
                   context=self._context(row["run_id"], row["flow_id"], row["start_time"]),
                   state_name=row["state_name"], data=json.loads(row["data"]),
                   status=row["status"], collections=row["collections"])
-        return bool(self._scheduler.run_sync(self._driver.adopt, run, row["wake_at"]))
+        return bool(self._scheduler.run_sync(self._driver.adopt, run, row["wake_at"],
+                                             row["driver"]))
 
     # web inputs --------------------------------------------------------------------------
 
@@ -426,7 +442,10 @@ class LocalEngine:
         self._scheduler.stop()
         if self._registry is not None:
             self._registry.close()
-        self._store.close()
+        try:
+            self._store.release_runs(self.driver_id)
+        finally:
+            self._store.close()
 
     def __enter__(self) -> "LocalEngine":
         return self

@@ -28,7 +28,7 @@ from gladier.engine.store import Store
 from gladier.engine.timing import (FIRST_POLL_LOCAL, next_poll_interval,
                                    now_iso, utc_now)
 from gladier.exc import (ActionProviderError, ActionProviderUnavailable, EngineError,
-                         FlowRuntimeError, GladierException, RunEnded)
+                         FlowRuntimeError, GladierException, RunEnded, RunTakenOver)
 
 log = logging.getLogger(__name__)
 
@@ -140,9 +140,16 @@ class RunDriver:
                          {"state_name": run.state_name, "state_type": kind, **details})
 
     def _record(self, run: Run, entries: t.Sequence[dict], **kwargs: t.Any) -> bool:
-        """Journal a transition; False when the run ended elsewhere (then it is dropped)."""
+        """Journal a transition; False when the run ended elsewhere or another engine took it
+        over (then it is dropped)."""
         try:
-            self._store.record(run.run_id, entries=entries, **kwargs)
+            self._store.record(run.run_id, entries=entries, driver=self.driver_id, **kwargs)
+        except RunTakenOver:
+            log.warning("gladier engine: run %s is driven by another engine now; letting it go",
+                        run.run_id)
+            self._runs.pop(run.run_id, None)
+            run.token += 1
+            return False
         except RunEnded:
             self._drop(run)
             return False
@@ -195,13 +202,14 @@ class RunDriver:
         self._execute(run.run_id, run.token)
 
     @_fails_the_run_on_error
-    def adopt(self, run: Run, wake_at: float | None) -> bool:
-        """Take over a journaled run (after a crash); False when already driven here."""
+    def adopt(self, run: Run, wake_at: float | None, driver: str | None) -> bool:
+        """Take over a journaled run whose driver ``driver`` is gone (after a crash); False
+        when already driven here, or when another engine claimed it first."""
         if run.run_id in self._runs:
             return False
-        self._runs[run.run_id] = run
-        if not self._record(run, [], fields={"driver": self.driver_id}):
+        if not self._store.claim_run(run.run_id, self.driver_id, expected=driver):
             return False
+        self._runs[run.run_id] = run
         journaled = self._store.open_action(run.run_id)
         if journaled is not None:
             self._resume_action(run, journaled)
@@ -543,7 +551,13 @@ class RunDriver:
                 [], finish_action=action.request["request_id"])
             return
         action.action_id = str(status["action_id"])
-        self._store.set_action_id(action.request["request_id"], action.action_id)
+        try:
+            self._store.set_action_id(action.request["request_id"], action.action_id,
+                                      driver=self.driver_id)
+        except RunTakenOver:
+            self._runs.pop(run.run_id, None)
+            run.token += 1
+            return
         self._on_status(run, status)
 
     @_fails_the_run_on_error

@@ -26,7 +26,7 @@ import time
 import typing as t
 
 from gladier.engine.jsondata import json_text
-from gladier.exc import EngineError, RunEnded, WebInputError
+from gladier.exc import EngineError, RunEnded, RunTakenOver, WebInputError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS flows (
@@ -98,6 +98,9 @@ _JSON_FIELDS = frozenset({"details", "tags"})
 #: (NULL in the runs they hold).
 _ADDED_RUN_COLUMNS = {"collections": "TEXT"}
 
+
+#: Seconds a process waits for another one's write to the database before giving up.
+BUSY_TIMEOUT = 30.0
 
 #: Run state text holding a private key (or value) is sealed before it is stored.
 PRIVATE_MARKER = '"_private'
@@ -179,13 +182,16 @@ class Store:
         try:
             if path != ":memory:" and not os.path.exists(path):
                 _create_private_file(path)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            # The busy timeout is set first: K processes opening a new database at once
+            # take turns switching it to WAL and creating the tables.
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                       timeout=BUSY_TIMEOUT)
             self._db.row_factory = sqlite3.Row
+            self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA busy_timeout=10000")
-            self._db.executescript(_SCHEMA)
+            _create_schema(self._db)
             _add_missing_columns(self._db)
         except (OSError, sqlite3.Error) as err:
             raise EngineError(f"Cannot open the engine database '{path}': {err}",
@@ -250,7 +256,7 @@ class Store:
     def record(self, run_id: str, *, fields: dict | None = None,
                entries: t.Sequence[dict] = (), new_action: dict | None = None,
                finish_action: str | None = None, new_web_input: dict | None = None,
-               seal: bool = False) -> None:
+               seal: bool = False, driver: str | None = None) -> None:
         """Journal one transition of a run in a single transaction.
 
         ``fields`` updates run columns (``data`` must already be JSON text) of a run that
@@ -259,9 +265,13 @@ class Store:
         ``entries`` appends log entries; ``new_action`` journals an action request before
         it is sent; ``finish_action`` (a request_id) marks an action as done with;
         ``new_web_input`` (``document``, ``values``, ``state_name``) opens a web input;
-        ``seal`` seals ``data`` even without a ``_private`` key in it.
+        ``seal`` seals ``data`` even without a ``_private`` key in it; ``driver`` (the
+        engine writing) must still be the run's driver, else RunTakenOver is raised and
+        nothing is written (another engine claimed the run).
         """
         with self._transaction() as db:
+            if driver is not None:
+                _check_driver(db, run_id, driver)
             if fields:
                 unknown = set(fields) - _RUN_FIELDS
                 if unknown:
@@ -299,9 +309,31 @@ class Store:
                      json_text(new_web_input["values"], "The web input's option values")),
                 )
 
-    def set_action_id(self, request_id: str, action_id: str) -> None:
-        """Journal the id a provider gave an action, right after ``run`` returned."""
+    def claim_run(self, run_id: str, driver: str, *, expected: str | None) -> bool:
+        """Make ``driver`` the run's driver if the run has not ended and its driver is still
+        ``expected`` (compare-and-set): of several engines taking over a run at once, one
+        wins; the others get False."""
         with self._transaction() as db:
+            return bool(db.execute(
+                "UPDATE runs SET driver = ? WHERE run_id = ? AND driver IS ?"
+                " AND status IN ('ACTIVE', 'INACTIVE')", (driver, run_id, expected)).rowcount)
+
+    def release_runs(self, driver: str) -> None:
+        """Leave the unfinished runs ``driver`` drives to whoever resumes them next (an
+        engine closing while its process goes on)."""
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET driver = NULL WHERE driver = ?", (driver,))
+
+    def set_action_id(self, request_id: str, action_id: str, *,
+                      driver: str | None = None) -> None:
+        """Journal the id a provider gave an action, right after ``run`` returned
+        (RunTakenOver if ``driver`` no longer drives its run)."""
+        with self._transaction() as db:
+            if driver is not None:
+                row = db.execute("SELECT run_id FROM actions WHERE request_id = ?",
+                                 (request_id,)).fetchone()
+                if row is not None:
+                    _check_driver(db, row[0], driver)
             db.execute("UPDATE actions SET action_id = ? WHERE request_id = ?",
                        (action_id, request_id))
 
@@ -414,6 +446,12 @@ class _Transaction:
             self.store._lock.release()
 
 
+def _check_driver(db: sqlite3.Connection, run_id: str, driver: str) -> None:
+    row = db.execute("SELECT driver, status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    if row is not None and row["status"] in ("ACTIVE", "INACTIVE") and row["driver"] != driver:
+        raise RunTakenOver(f"Run '{run_id}' is now driven by engine {row['driver']}")
+
+
 def _append_entries(db: sqlite3.Connection, run_id: str, entries: t.Sequence[dict]) -> None:
     row = db.execute("SELECT log_count FROM runs WHERE run_id = ?", (run_id,)).fetchone()
     seq = int(row[0])
@@ -449,6 +487,23 @@ def _run_from_row(row: sqlite3.Row) -> dict:
     run["details"] = json.loads(run["details"])
     run["collections"] = _loads_or_none(run["collections"])
     return run
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    """Create the tables of a new database, in one write transaction (processes opening it
+    at once wait for each other); an existing database is only read."""
+    present = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if {"flows", "runs", "log_entries", "actions", "web_inputs"} <= present:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:
