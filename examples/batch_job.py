@@ -6,7 +6,10 @@ It never prompts. On the Globus engine it logs in as a service identity when
 ``GLADIER_CLIENT_ID`` and ``GLADIER_CLIENT_SECRET`` are set (a confidential client); without
 them it uses tokens from an earlier interactive login, and fails with one clear log line if
 there are none. Progress goes to the log as timestamped lines. Exit status: 0 when the run
-SUCCEEDED, 1 when it did not, 2 when it could not start (login, input, configuration).
+SUCCEEDED and every step did, 1 when it did not or a step failed (the log names it: Gladier's
+compute states go on after a failure), 2 when it could not start (login, input,
+configuration). Relative directories are made absolute first, so the compute function and
+the Transfer read the same places.
 
 A crontab line::
 
@@ -19,11 +22,12 @@ collection ids (``--source-collection``, ``--destination-collection``).
 
 import argparse
 import logging
+import os
 import sys
 import uuid
 
 from gladier import GladierBaseClient, GladierBaseTool, generate_flow_definition
-from gladier.exc import GladierException
+from gladier.exc import GladierException, StateOutputNotFound
 from gladier.tools import Transfer, TransferItem
 
 log = logging.getLogger("batch_job")
@@ -68,6 +72,14 @@ def log_progress(run: dict) -> None:
     log.info("run %s %s %s", run["run_id"], run["status"], details.get("description", ""))
 
 
+def failure_of(status: dict) -> str:
+    """The reason a step's action failed, from the status the run stored for it."""
+    details = status.get("details") if isinstance(status.get("details"), dict) else {}
+    fatal = details.get("fatal_error") if isinstance(details.get("fatal_error"), dict) else {}
+    return str(fatal.get("description") or details.get("exception")
+               or details.get("description") or details)[:500]
+
+
 def main(argv: list | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir")
@@ -81,10 +93,11 @@ def main(argv: list | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    data_dir, publish_dir = os.path.abspath(args.data_dir), os.path.abspath(args.publish_dir)
     flow_input = {
-        "data_dir": args.data_dir,
-        "manifest_dir": f"{args.data_dir.rstrip('/')}.manifest",
-        "publish_path": f"{args.publish_dir.rstrip('/')}/MANIFEST.sha256",
+        "data_dir": data_dir,
+        "manifest_dir": f"{data_dir}.manifest",
+        "publish_path": os.path.join(publish_dir, "MANIFEST.sha256"),
         "transfer_source_endpoint_id": args.source_collection,
         "transfer_destination_endpoint_id": args.destination_collection,
     }
@@ -99,8 +112,19 @@ def main(argv: list | None = None) -> int:
     except GladierException as error:
         log.error("%s: %s", type(error).__name__, error)
         return 2
+    failed = False
+    for step in ("ChecksumFiles", "PublishManifest"):
+        try:
+            status = client.get_details(final["run_id"], step)
+        except StateOutputNotFound:  # not reached, or the run failed there
+            continue
+        if isinstance(status, dict) and status.get("status") == "FAILED":
+            failed = True
+            log.error("step %s failed (the flow went on): %s", step, failure_of(status))
     if final["status"] != "SUCCEEDED":
         log.error("run %s ended %s: %s", final["run_id"], final["status"], final.get("details"))
+        return 1
+    if failed:
         return 1
     result = client.get_details(final["run_id"], "ChecksumFiles")["details"]["result"][0]
     log.info("%d files checksummed; manifest published to %s", result["files"],

@@ -62,6 +62,30 @@ def test_batch_job_writes_and_publishes_manifest_on_local_engine(tmp_path):
     assert "2 files checksummed" in done.stderr
 
 
+def test_batch_job_with_relative_paths_checksums_and_publishes_the_same_files(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.txt").write_text("alpha\n")
+    done = run_example([str(EXAMPLES / "batch_job.py"), "data", "out"], tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    manifest = (tmp_path / "out" / "MANIFEST.sha256").read_text().splitlines()
+    assert [line.split("  ")[1] for line in manifest] == ["a.txt"]
+    assert "1 files checksummed; manifest published" in done.stderr
+
+
+def test_batch_job_exits_1_naming_a_step_that_failed_while_the_run_went_on(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.txt").write_text("alpha\n")
+    (tmp_path / "data.manifest").write_text("a file where the manifest directory goes\n")
+    done = run_example([str(EXAMPLES / "batch_job.py"), "data", "out"], tmp_path)
+
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if " ERROR " in line]
+    assert any("step ChecksumFiles failed" in line and "FileExistsError" in line
+               for line in errors), done.stderr
+    assert "manifest published" not in done.stderr
+
+
 def test_batch_job_on_globus_without_credentials_fails_fast_naming_missing_scopes(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

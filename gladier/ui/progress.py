@@ -91,6 +91,8 @@ class Renderer(abc.ABC):
         took = "" if elapsed is None else (
             f" {'in' if status in FINAL_RUN_STATUSES else 'after'} {_seconds(elapsed)}")
         text = f"run {run.get('run_id', '?')} {status}{took}"
+        if note := self.progress.failures_note():
+            text += f"; {note}"
         details = run.get("details") if isinstance(run.get("details"), dict) else {}
         if status == "SUCCEEDED":
             output = details.get("output")
@@ -209,6 +211,8 @@ class TerminalRenderer(Renderer):
     def _show_final(self, run: dict) -> None:
         self.close()
         colour = {"SUCCEEDED": "green", "INACTIVE": "yellow"}.get(run.get("status"), "red")
+        if colour == "green" and self.progress.continued_failures():
+            colour = "yellow"
         self.console.print(self.summary(run), style=f"bold {colour}", markup=False,
                            highlight=False)
 

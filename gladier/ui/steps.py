@@ -20,6 +20,10 @@ NOT_REACHED = "not reached"
 FLOW_END_CODES = frozenset({"FlowSucceeded", "FlowFailed", "FlowCanceled", "FlowEnded"})
 #: Run statuses after which a run never changes.
 FINAL_RUN_STATUSES = frozenset({"SUCCEEDED", "FAILED", "ENDED"})
+#: How an Action state whose action FAILED can still complete, and the flow go on.
+CONTINUED_NOTE = "the flow continued because ExceptionOnActionFailure is false"
+#: How deep an ActionCompleted entry's output is searched for the action's final status.
+_RESULT_SEARCH_DEPTH = 4
 
 
 @dataclasses.dataclass
@@ -31,6 +35,8 @@ class Step:
     started: datetime.datetime | None
     finished: datetime.datetime | None = None
     outcome: str = RUNNING
+    #: its action FAILED yet the state completed (``ExceptionOnActionFailure: false``)
+    continued: bool = False
 
     def seconds(self, now: datetime.datetime | None = None) -> float | None:
         end = self.finished or now
@@ -115,10 +121,25 @@ class RunProgress:
             self.steps.append(step)
             changed.append(step)
         elif code.endswith("Completed") and current is not None and current.name == state_name:
-            changed.append(self._close(current, SUCCEEDED, when))
+            failed = action_failed(details.get("output"), state_name)
+            current.continued = failed
+            changed.append(self._close(current, FAILED if failed else SUCCEEDED, when))
         elif code.endswith(("Failed", "Timeout", "Exception", "Error")) and current is not None:
             changed.append(self._close(current, FAILED, when))
         return changed
+
+    def continued_failures(self) -> list[Step]:
+        """Steps whose action failed while the flow went on (see :data:`CONTINUED_NOTE`)."""
+        return [step for step in self.steps if step.continued]
+
+    def failures_note(self) -> str:
+        """'1 step failed; the flow continued because ...' ('' when none did)."""
+        failed = self.continued_failures()
+        if not failed:
+            return ""
+        names = ", ".join(dict.fromkeys(step.name for step in failed))
+        count = f"{len(failed)} step{'s' if len(failed) != 1 else ''}"
+        return f"{count} failed; {CONTINUED_NOTE} (failed: {names})"
 
     @staticmethod
     def _close(step: Step, outcome: str, when: datetime.datetime) -> Step:
@@ -131,6 +152,23 @@ class RunProgress:
         if self.started is None:
             return None
         return max(0.0, (end - self.started).total_seconds())
+
+
+def action_failed(output: t.Any, state_name: t.Any) -> bool:
+    """Whether an Action state's completion output holds its action's FAILED status.
+
+    The state stores the action's final status (with ``state_name``) at its ResultPath; the
+    log shows that result, or the run state holding it, on either engine.
+    """
+    def search(value: t.Any, depth: int) -> bool:
+        if isinstance(value, dict):
+            if value.get("status") == "FAILED" and value.get("state_name", state_name) == \
+                    state_name and ("action_id" in value or "state_name" in value):
+                return True
+            return depth > 0 and any(search(item, depth - 1) for item in value.values())
+        return False
+
+    return search(output, _RESULT_SEARCH_DEPTH)
 
 
 def statuses_from_logs(entries: t.Iterable[dict], *,
