@@ -150,4 +150,4 @@ def test_malformed_rules_raise_states_runtime(rule):
 
 def test_is_present_with_a_malformed_path_is_an_error_not_false():
     with pytest.raises(FlowRuntimeError, match="not a valid path"):
-        pick({"Variable": "$..x", "IsPresent": True})
+        pick({"Variable": "$.x[?(@.y)]", "IsPresent": True})

@@ -53,7 +53,7 @@ def test_missing_path_inside_list_names_the_nested_field():
         resolve({"DATA": [{"path.$": "$.nope"}]})
 
 
-@pytest.mark.parametrize("bad", [5, "not-a-path", "$..x"])
+@pytest.mark.parametrize("bad", [5, "not-a-path", "$.x[?(@.y)]", "$.x["])
 def test_malformed_reference_raises_states_runtime(bad):
     with pytest.raises(FlowRuntimeError) as info:
         resolve({"x.$": bad})

@@ -23,7 +23,7 @@ import string
 import time
 import typing as t
 
-from gladier.engine.paths import format_path, get_path, parse_path
+from gladier.engine.paths import format_path, get_path, parse_path, parse_query
 from gladier.exc import ExpressionError, PathError
 
 MAX_EXPRESSION_LENGTH = 20_000
@@ -167,7 +167,7 @@ def _extract_backticks(expression: str) -> tuple[str, tuple[str, ...]]:
                 )
             path = expression[i + 1 : close].strip()
             try:
-                parse_path(path)
+                parse_query(path)
             except PathError as exc:
                 raise ExpressionError(f"Bad path in backticks in {expression!r}: {exc}") from None
             out.append(f" {_BACKTICK_PREFIX}{len(paths)} ")

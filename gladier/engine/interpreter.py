@@ -22,7 +22,7 @@ import typing as t
 from gladier.engine.choice import choose
 from gladier.engine.parameters import (ATOMS, mask_private, private_paths, read_input,
                                        resolve_parameters)
-from gladier.engine.paths import Segment, parse_path, set_path
+from gladier.engine.paths import Segment, delete_path, is_singular, parse_path, parse_query, set_path
 from gladier.engine.timing import parse_timestamp
 from gladier.exc import EngineError, ExpressionError, FlowRuntimeError, PathError
 
@@ -328,8 +328,23 @@ def _pass(state: dict, state_name: str, data: t.Any, context: dict) -> Advance:
     if "Result" in state:
         return _advance(state, state_name, data, state["Result"])
     result = _effective_input(state, state_name, data, context)
+    if _moves(state):
+        data = delete_path(_copy_containers(data), state["InputPath"])
     return _advance(state, state_name, data, result,
                     shown=mask_private(state.get("Parameters"), result))
+
+
+def _moves(state: dict) -> bool:
+    """A Pass with InputPath and ResultPath (and no Parameters) moves its input: the Globus
+    Pass-state docs show the source key gone afterwards. Only a reference path to one
+    place inside the run state can be moved (not ``$``, a query or ``$._context``)."""
+    if "ResultPath" not in state or "Parameters" in state or "InputPath" not in state:
+        return False
+    try:
+        source = parse_query(state["InputPath"])
+    except (PathError, TypeError):
+        return False
+    return bool(source) and is_singular(source) and source[0] != "_context"
 
 
 def _wait(state: dict, state_name: str, data: t.Any, context: dict) -> WaitUntil:

@@ -15,7 +15,7 @@ import copy
 import typing as t
 
 from gladier.engine.expressions import evaluate
-from gladier.engine.paths import PathNotFound, Segment, get_path, parse_path
+from gladier.engine.paths import PathNotFound, Segment, get_path, parse_query
 from gladier.exc import ExpressionError, FlowRuntimeError, PathError
 
 PRIVATE_PARAMETERS_KEY = "__Private_Parameters"
@@ -32,8 +32,9 @@ def output_key(key: str) -> str:
 
 
 def read_reference(state: t.Any, path: str, *, context: dict | None = None) -> t.Any:
-    """The value at ``path``; ``$._context…`` reads ``context``. Raises PathError."""
-    segments = parse_path(path)
+    """The value at ``path`` (a JSONPath query); ``$._context…`` reads ``context``.
+    Raises PathError."""
+    segments = parse_query(path)
     if segments and segments[0] == CONTEXT_KEY:
         return get_path({CONTEXT_KEY: context or {}}, path)
     return get_path(state, path)

@@ -14,7 +14,6 @@ whatever it is given.
 
 from __future__ import annotations
 
-import collections
 import functools
 import json
 import pathlib
@@ -22,11 +21,12 @@ import typing as t
 
 import jsonschema
 
+from gladier.engine import dataflow
 from gladier.engine.choice import ALL_TESTS, COMPARATORS, RULE_OPERATORS, TYPE_TESTS, parse_timestamp
 from gladier.engine.expressions import compile_expression, referenced_paths
 from gladier.engine.jsondata import json_text
 from gladier.engine.parameters import CONTEXT_KEY, PRIVATE_PARAMETERS_KEY, output_key
-from gladier.engine.paths import Segment, format_path, parse_path
+from gladier.engine.paths import Segment, format_path, parse_path, parse_query
 from gladier.exc import ExpressionError, FlowValidationError, NotJSONData, PathError
 
 SCHEMA_FILE = pathlib.Path(__file__).parent / "schemas" / "flow_definition.json"
@@ -38,9 +38,6 @@ TRANSITIONING_TYPES = frozenset(
     {"Action", "Pass", "ExpressionEval", "Wait", "CreateWebInput", "AwaitWebInput"}
 )
 """State types that must have either ``Next`` or ``"End": true``."""
-RESULT_WRITING_TYPES = frozenset(
-    {"Action", "Pass", "ExpressionEval", "CreateWebInput", "AwaitWebInput"}
-)
 PATH_FIELDS = ("InputPath", "ResultPath", "SecondsPath", "TimestampPath", "ErrorPath", "CausePath")
 WAIT_FIELDS = ("Seconds", "SecondsPath", "Timestamp", "TimestampPath")
 
@@ -144,9 +141,12 @@ class _Checker:
         if isinstance(start, str) and isinstance(self.definition.get("States"), dict):
             if start not in self.names:
                 self.problem(None, ["StartAt"], f"StartAt '{start}' is not a state of this flow")
+        self.check_comment(None, self.definition, [])
         for name, body in self.states.items():
             where: list[Segment] = ["States", name]
             kind = _kind(body)
+            self.check_comment(name, body, where)
+            self.check_catchers(name, body, where)
             self.check_transition(name, body, kind, where)
             self.check_targets(name, body, where)
             self.check_paths(name, body, where)
@@ -163,6 +163,38 @@ class _Checker:
             elif kind == "Choice" and isinstance(body.get("Choices"), list):
                 for index, rule in enumerate(body["Choices"]):
                     self.check_rule(name, rule, where + ["Choices", index], top=True)
+
+    def check_comment(self, name: str | None, body: dict, where: list) -> None:
+        """``"Comment": null`` is what Gladier 0.11 writes for a compute function without a
+        docstring, and the service deploys it: accepted, with a warning."""
+        if "Comment" in body and body["Comment"] is None:
+            self.warning(name, where + ["Comment"],
+                         "Comment is null: leave it out or write a string (accepted as "
+                         "Gladier 0.11 writes it for a function without a docstring)")
+
+    def check_catchers(self, name: str, body: dict, where: list) -> None:
+        """States.ALL catches everything, so it must stand alone in the last catcher (as in
+        the Amazon States Language the service follows); Gladier's ``States.All`` spelling
+        is not held to this."""
+        catchers = body.get("Catch")
+        if not isinstance(catchers, list):
+            return
+        for index, catcher in enumerate(catchers):
+            if not isinstance(catcher, dict):
+                continue
+            self.check_comment(name, catcher, where + ["Catch", index])
+            names = catcher.get("ErrorEquals")
+            if not isinstance(names, list) or "States.ALL" not in names:
+                continue
+            at = where + ["Catch", index, "ErrorEquals"]
+            if len(names) > 1:
+                others = ", ".join(str(n) for n in names if n != "States.ALL")
+                self.problem(name, at, f"States.ALL must be the only error name in its "
+                                       f"catcher (it already catches {others})")
+            if index != len(catchers) - 1:
+                self.problem(name, at, f"The catcher with States.ALL must be the last one "
+                                       f"(it is {index + 1} of {len(catchers)}: the ones after "
+                                       "it could never catch anything)")
 
     def check_transition(self, name: str, body: dict, kind: t.Any, where: list) -> None:
         if kind not in TRANSITIONING_TYPES:
@@ -197,7 +229,7 @@ class _Checker:
         if not isinstance(value, str) or not value.startswith("$"):
             return  # the schema already reports non-path values
         try:
-            segments = parse_path(value)
+            segments = parse_path(value) if writes else parse_query(value)
         except PathError as exc:
             self.problem(name, where, str(exc))
             return
@@ -249,6 +281,9 @@ class _Checker:
             self.problem(name, where, "An Action state takes ActionUrl or Handler, not both")
         if "Parameters" in body and "InputPath" in body:
             self.problem(name, where, "An Action state takes Parameters or InputPath, not both")
+        elif "Parameters" not in body and "InputPath" not in body:
+            self.problem(name, where, "An Action state needs Parameters or InputPath: they "
+                                      "make the body sent to the action provider")
 
     def check_wait(self, name: str, body: dict, where: list) -> None:
         given = [field for field in WAIT_FIELDS if field in body]
@@ -352,56 +387,12 @@ class _Checker:
                 self.problem(name, ["States", name],
                              f"State '{name}' cannot be reached from StartAt '{start}'")
 
-    # -- data-flow warnings ----------------------------------------------------------
-
-    def _writes(self, body: dict) -> list[t.Optional[tuple]]:
-        """Paths a state writes (as segments); None means it replaces the run state."""
-        written: list[t.Optional[tuple]] = []
-        kind = _kind(body)
-        if kind in RESULT_WRITING_TYPES:
-            result_path = body.get("ResultPath")
-            passes_through = kind == "Pass" and not (
-                {"Parameters", "Result"} & set(body) or body.get("InputPath", "$") != "$"
-            )
-            if result_path is None and not passes_through:
-                written.append(None)
-            elif isinstance(result_path, str):
-                written.append(self._segments(result_path))
-        catchers = body.get("Catch")
-        for catcher in catchers if isinstance(catchers, list) else []:
-            if isinstance(catcher, dict):
-                written.append(self._segments(catcher.get("ResultPath", "$")))
-        return written
-
-    @staticmethod
-    def _segments(path: t.Any) -> t.Optional[tuple]:
-        if not isinstance(path, str):
-            return None
-        try:
-            segments = parse_path(path)
-        except PathError:
-            return None
-        return segments or None
-
-    def _reaching_writes(self) -> dict[str, set]:
-        """Per state, what earlier states may have written (``None`` in it: everything)."""
-        writes = {name: set(self._writes(body)) for name, body in self.states.items()}
-        successors = {name: self.successors(body) for name, body in self.states.items()}
-        reaching: dict[str, set] = {name: set() for name in self.states}
-        todo = collections.deque(self.states)
-        while todo:
-            name = todo.popleft()
-            out = reaching[name] | writes[name]
-            for target in successors[name]:
-                if not out <= reaching[target]:
-                    reaching[target] |= out
-                    todo.append(target)
-        return reaching
+    # -- data flow ---------------------------------------------------------------------
 
     def _input_may_have(self, segments: tuple) -> bool:
         node = self.input_schema
         if not isinstance(node, dict):
-            return False
+            return True
         for segment in segments:
             if not isinstance(node, dict):
                 return True
@@ -419,51 +410,108 @@ class _Checker:
                 return True
         return True
 
-    def check_references(self) -> None:
-        reaching = self._reaching_writes()
-        for name, body in self.states.items():
-            reads = list(self._reads(body.get("Parameters"), ["States", name, "Parameters"]))
-            if isinstance(body.get("InputPath"), str):
-                reads.append((body["InputPath"], ["States", name, "InputPath"]))
-            if not reads:
-                continue
-            written = reaching[name]
-            if None in written:
-                continue  # an earlier state replaces the whole run state: anything may exist
-            # Without an input schema, any run input may be given (the engine's own checks
-            # of required input keys come with the run).
-            unchecked = {CONTEXT_KEY} if isinstance(self.input_schema, dict) else {
-                CONTEXT_KEY, "input"}
-            for path, where in reads:
-                segments = self._segments(path)
-                if segments is None or segments[0] in unchecked:
-                    continue
-                if any(w[: len(segments)] == segments[: len(w)] for w in written):
-                    continue
+    def _provided(self, facts: dataflow.Facts, segments: tuple) -> bool:
+        """Whether some writer of the read's first key can have put the whole path there."""
+        for source, written in facts.keys.get(segments[0], ()):
+            if source == dataflow.INPUT:
                 if self._input_may_have(segments):
-                    continue
-                source = "the input schema" if isinstance(self.input_schema, dict) else (
-                    "an input schema (none was given)")
-                self.warning(name, where, f"'{path}' may not exist when state '{name}' runs: "
-                                          f"no earlier state's ResultPath nor {source} provides it")
+                    return True
+            elif written[: len(segments)] == segments[: len(written)]:
+                return True
+        return False
 
-    def _reads(self, node: t.Any, where: list) -> t.Iterator[tuple[str, list]]:
-        """(path, where) for each ``.$`` reference and each run-state read of a ``.=``."""
+    def check_references(self) -> None:
+        """The service's data-flow check: an error for a reference to a key no path can
+        have put in the run state, a warning for one only some paths provide."""
+        start = self.definition.get("StartAt")
+        if not isinstance(start, str):
+            return
+        reached = dataflow.analyse(self.states, start, self.input_schema)
+        for name, facts in reached.items():
+            for path, where, strict in self._reads(name, self.states[name]):
+                segments = dataflow.leading_segments(path)
+                if not segments or segments[0] == CONTEXT_KEY:
+                    continue
+                self._check_read(name, facts, path, segments, where, strict)
+
+    def _check_read(self, name: str, facts: dataflow.Facts, path: str, segments: tuple,
+                    where: list, strict: bool) -> None:
+        key = segments[0]
+        if key in facts.keys:
+            if key not in facts.must and not facts.open:
+                self.warning(name, where, (
+                    f"'{path}' may not exist when state '{name}' runs: only some paths to it "
+                    f"provide '{key}' (from {', '.join(facts.sources(key))})"))
+            elif len(segments) > 1 and not self._provided(facts, segments):
+                source = ", ".join(facts.sources(key))
+                self.warning(name, where, (
+                    f"'{path}' may not exist when state '{name}' runs: '{key}' comes from "
+                    f"{source}, which does not provide '{format_path(segments)}'"))
+            return
+        if facts.open:
+            if self.input_schema is None and key == "input":
+                return  # without an input schema any run input may be given
+            if self.input_schema is not None and self._input_may_have(segments):
+                return
+            source = "the input schema" if isinstance(self.input_schema, dict) else (
+                "an input schema (none was given)")
+            self.warning(name, where, f"'{path}' may not exist when state '{name}' runs: "
+                                      f"no earlier state's ResultPath nor {source} provides it")
+            return
+        valid = "; ".join(f"'{k}' (from {', '.join(facts.sources(k))})"
+                          for k in sorted(facts.keys)) or "none"
+        message = (f"'{path}' cannot exist when state '{name}' runs: no path to it puts "
+                   f"'{key}' in the run state. Valid keys there: {valid}")
+        if strict:
+            self.problem(name, where, _shorten(message))
+        else:
+            self.warning(name, where, _shorten(message))
+
+    def _reads(self, name: str, body: dict) -> t.Iterator[tuple[str, list, bool]]:
+        """``(path, where, strict)`` for each run-state read of a state. ``strict`` reads
+        fail the state when nothing is there; a ``.=`` expression's names may be guarded
+        (``x if is_present('x') else ...``), so they only ever warn."""
+        where = ["States", name]
+        yield from self._parameter_reads(body.get("Parameters"), where + ["Parameters"])
+        for field in ("InputPath", "SecondsPath", "TimestampPath", "ErrorPath", "CausePath"):
+            if isinstance(body.get(field), str):
+                yield body[field], where + [field], True
+        choices = body.get("Choices")
+        if _kind(body) == "Choice" and isinstance(choices, list):
+            for index, rule in enumerate(choices):
+                yield from self._rule_reads(rule, where + ["Choices", index])
+
+    def _rule_reads(self, rule: t.Any, where: list) -> t.Iterator[tuple[str, list, bool]]:
+        if not isinstance(rule, dict) or "IsPresent" in rule:
+            return  # IsPresent asks whether the key exists
+        for op in ("And", "Or"):
+            if isinstance(rule.get(op), list):
+                for index, sub in enumerate(rule[op]):
+                    yield from self._rule_reads(sub, where + [op, index])
+        if "Not" in rule:
+            yield from self._rule_reads(rule["Not"], where + ["Not"])
+        if isinstance(rule.get("Variable"), str):
+            yield rule["Variable"], where + ["Variable"], True
+        for key, value in rule.items():
+            if key.endswith("Path") and key in ALL_TESTS and isinstance(value, str):
+                yield value, where + [key], True
+
+    def _parameter_reads(self, node: t.Any, where: list) -> t.Iterator[tuple[str, list, bool]]:
         if isinstance(node, list):
             for index, item in enumerate(node):
-                yield from self._reads(item, where + [index])
+                yield from self._parameter_reads(item, where + [index])
         elif isinstance(node, dict):
             for key, value in node.items():
                 if key.endswith(".$") and isinstance(value, str):
-                    yield value, where + [key]
+                    yield value, where + [key], True
                 elif key.endswith(".="):
                     try:
                         paths = referenced_paths(value) if isinstance(value, str) else []
                     except ExpressionError:
                         paths = []  # already reported as a problem
-                    yield from ((path, where + [key]) for path in paths)
+                    yield from ((path, where + [key], False) for path in paths)
                 else:
-                    yield from self._reads(value, where + [key])
+                    yield from self._parameter_reads(value, where + [key])
 
 
 def _schema_problems(schema: t.Any) -> list[dict]:
