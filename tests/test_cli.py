@@ -69,8 +69,11 @@ def test_validate_prints_one_problem_per_line_and_exits_2(files):
 
 
 def test_validate_prints_warnings_but_still_exits_0(files):
-    flow = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"x.$": "$.nowhere"},
-                                             "ResultPath": "$.a", "End": True}}}
+    flow = {"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Default": "B",
+              "Choices": [{"Variable": "$.input.n", "NumericEquals": 1, "Next": "A"}]},
+        "A": {"Type": "Pass", "Result": 1, "ResultPath": "$.maybe", "Next": "B"},
+        "B": {"Type": "Pass", "Parameters": {"x.$": "$.maybe"}, "ResultPath": "$.a", "End": True}}}
     path = files["dir"] / "warn.json"
     path.write_text(json.dumps(flow))
     closed_schema = files["dir"] / "closed.json"
@@ -78,7 +81,7 @@ def test_validate_prints_warnings_but_still_exits_0(files):
     result = gladier("validate", str(path), "--schema", str(closed_schema))
     assert result.exit_code == 0
     assert result.stdout.startswith(
-        "warning: $.States.A.Parameters['x.$'] (state A): '$.nowhere' may not exist")
+        "warning: $.States.B.Parameters['x.$'] (state B): '$.maybe' may not exist")
     assert result.stdout.splitlines()[-1].endswith("valid (1 warning(s))")
 
 
