@@ -167,7 +167,7 @@ def test_valid_choice_rules_with_every_comparator_family():
                               Done=PASS_END)) == []
 
 
-def test_warns_for_references_no_earlier_state_or_input_schema_produces():
+def test_reference_no_earlier_state_nor_closed_input_schema_provides_is_an_error():
     definition = flow(
         First={"Type": "Action", "ActionUrl": "https://x.org", "Parameters": {"a.$": "$.input.a"},
                "ResultPath": "$.FirstResult", "Next": "Second"},
@@ -179,10 +179,11 @@ def test_warns_for_references_no_earlier_state_or_input_schema_produces():
     )
     schema = {"type": "object", "properties": {"source": {"type": "object", "properties": {
         "path": {"type": "string"}}}, "input": {"type": "object"}}, "additionalProperties": False}
-    warnings = validate_flow(definition, schema)
-    assert [w["path"] for w in warnings] == ["$.States.Second.Parameters['typo.$']"]
-    assert warnings[0]["state"] == "Second"
-    assert "$.FirstResults.details" in warnings[0]["message"]
+    problems = problems_of(definition, schema)
+    assert [p["path"] for p in problems] == ["$.States.Second.Parameters['typo.$']"]
+    assert problems[0]["state"] == "Second"
+    assert "'$.FirstResults.details' cannot exist" in problems[0]["message"]
+    assert "'FirstResult' (from state 'First')" in problems[0]["message"]
 
 
 def test_warns_for_names_an_expression_reads_that_nothing_produces():
@@ -190,7 +191,7 @@ def test_warns_for_names_an_expression_reads_that_nothing_produces():
         First={"Type": "ExpressionEval", "Parameters": {"x.=": "input.a + 1"},
                "ResultPath": "$.first", "Next": "Second"},
         Second={"Type": "ExpressionEval",
-                "Parameters": {"ok.=": "[first.x for i in range(2)]", "typo.=": "frist.x"},
+                "Parameters": {"ok.=": "[first.x for i in [1, 2]]", "typo.=": "frist.x"},
                 "ResultPath": "$.second", "End": True},
     )
     warnings = validate_flow(definition, {"type": "object", "properties": {"input": {}},

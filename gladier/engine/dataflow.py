@@ -136,7 +136,8 @@ def _passes_through(body: dict) -> bool:
 
 def after(name: str, body: dict, facts: Facts) -> Facts:
     """The facts on a state's normal exit (its Next, Choices and Default)."""
-    if body.get("Type") not in RESULT_WRITING_TYPES or _passes_through(body):
+    kind = body.get("Type")
+    if not isinstance(kind, str) or kind not in RESULT_WRITING_TYPES or _passes_through(body):
         return facts
     result_path = body.get("ResultPath", "$")
     segments = _written(result_path)
