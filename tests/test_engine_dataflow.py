@@ -39,8 +39,8 @@ def test_reference_no_path_provides_is_an_error_naming_valid_keys_and_their_stat
     assert problems == [("Bye", "$.States.Bye.Parameters['echo_string.$']",
                          "'$.destination.path' cannot exist when state 'Bye' runs: no path to "
                          "it puts 'destination' in the run state. Valid keys there: 'Hello' "
-                         "(from state 'Hello'); 'label' (from the run input); 'source' (from "
-                         "the run input)")]
+                         "(from state 'Hello'); 'label' (from the input schema); 'source' (from "
+                         "the input schema)")]
 
 
 def test_key_only_some_paths_provide_is_a_warning():
@@ -57,10 +57,9 @@ def test_key_only_some_paths_provide_is_a_warning():
                          "it provide 'is_dir' (from state 'Mark')")]
 
 
-def test_optional_input_property_is_a_warning_not_an_error():
+def test_optional_input_property_counts_as_given():
     definition = flow(Say={**ACTION, "Parameters": {"l.$": "$.label"}, "End": True})
-    problems, warnings = verdicts(definition)
-    assert problems == [] and [w[0] for w in warnings] == ["Say"]
+    assert verdicts(definition) == ([], [])
 
 
 def test_without_a_closed_schema_nothing_is_an_error():

@@ -209,20 +209,26 @@ def test_no_reference_warnings_after_a_state_replaces_the_whole_run_state():
     assert validate_flow(definition) == []
 
 
-def test_reference_warning_when_input_schema_forbids_the_key():
+def test_reference_error_when_a_closed_input_schema_forbids_the_key():
     definition = flow(Only={"Type": "Pass", "Parameters": {"x.$": "$.sorce.path"}, "End": True})
     schema = {"type": "object", "properties": {"source": {}}, "additionalProperties": False}
-    assert len(validate_flow(definition, schema)) == 1
+    assert [p["message"] for p in problems_of(definition, schema)] == [
+        "'$.sorce.path' cannot exist when state 'Only' runs: no path to it puts 'sorce' in "
+        "the run state. Valid keys there: 'source' (from the input schema)"]
     open_schema = {"type": "object", "properties": {"source": {}}}
     assert validate_flow(definition, open_schema) == []
 
 
-@pytest.mark.parametrize("schema", [
-    {"type": "object", "properties": {"input": {"type": "object", "properties": {"a": {}},
-                                                "additionalProperties": False}}},
-    {"type": "object", "properties": {"other": {}}, "additionalProperties": False},
-])
-def test_input_reference_the_input_schema_cannot_provide_is_warned(schema):
+def test_input_reference_a_closed_input_schema_cannot_provide_is_an_error():
+    definition = flow(Only={"Type": "Pass", "Parameters": {"b.$": "$.input.b"}, "End": True})
+    schema = {"type": "object", "properties": {"other": {}}, "additionalProperties": False}
+    assert [p["path"] for p in problems_of(definition, schema)] == [
+        "$.States.Only.Parameters['b.$']"]
+
+
+def test_input_reference_below_what_the_input_schema_allows_is_warned():
+    schema = {"type": "object", "properties": {"input": {
+        "type": "object", "properties": {"a": {}}, "additionalProperties": False}}}
     definition = flow(Only={"Type": "Pass", "Parameters": {"b.$": "$.input.b"}, "End": True})
     warnings = validate_flow(definition, schema)
     assert [(w["state"], w["path"]) for w in warnings] == [

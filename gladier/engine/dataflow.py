@@ -5,8 +5,8 @@ run state cannot hold at that state, naming the valid keys and the states they c
 This module computes, for every state, what every path from ``StartAt`` may have put in
 the run state's top level:
 
-- the run input: the top-level ``properties`` of the input schema when it is closed
-  (``"additionalProperties": false``), else anything;
+- the run input: the top-level ``properties`` of the input schema (each counted as given)
+  when it is closed (``"additionalProperties": false``), else anything;
 - each state's ``ResultPath`` (its first key), on its ``Next``/``Choices``/``Default``
   edges, and each catcher's ``ResultPath`` on its ``Catch`` edge;
 - a state writing its result at ``$`` replaces the run state: with keys known from a
@@ -45,12 +45,15 @@ class Facts:
     keys: t.Mapping[str, frozenset]
     must: frozenset
     open: bool
+    replaced: bool = False
+    """Some path stored a result of unknown shape at ``$`` (an action's status)."""
 
     def join(self, other: "Facts") -> "Facts":
         keys = dict(self.keys)
         for key, writers in other.keys.items():
             keys[key] = keys.get(key, frozenset()) | writers
-        return Facts(keys, self.must & other.must, self.open or other.open)
+        return Facts(keys, self.must & other.must, self.open or other.open,
+                     self.replaced or other.replaced)
 
     def write(self, source: str, segments: tuple) -> "Facts":
         key = segments[0]
@@ -58,16 +61,16 @@ class Facts:
             return self
         keys = dict(self.keys)
         keys[key] = keys.get(key, frozenset()) | {(source, segments)}
-        return Facts(keys, self.must | {key}, self.open)
+        return Facts(keys, self.must | {key}, self.open, self.replaced)
 
     def without(self, key: str) -> "Facts":
         keys = {k: v for k, v in self.keys.items() if k != key}
-        return Facts(keys, self.must - {key}, self.open)
+        return Facts(keys, self.must - {key}, self.open, self.replaced)
 
     def sources(self, key: str) -> list[str]:
-        """Who provides ``key``, for messages: 'the run input' or 'state X'."""
+        """Who provides ``key``, for messages: 'the input schema' or 'state X'."""
         names = sorted({source for source, _ in self.keys.get(key, ())})
-        return ["the run input" if name == INPUT else f"state '{name}'" for name in names]
+        return ["the input schema" if name == INPUT else f"state '{name}'" for name in names]
 
 
 def initial_facts(input_schema: t.Any) -> Facts:
@@ -79,11 +82,10 @@ def initial_facts(input_schema: t.Any) -> Facts:
         properties = {}
     closed = input_schema.get("additionalProperties") is False and not any(
         word in input_schema for word in _SCHEMA_COMBINATORS)
-    required = input_schema.get("required")
-    must = frozenset(k for k in (required if isinstance(required, list) else [])
-                     if k in properties)
     keys = {key: frozenset({(INPUT, (key,))}) for key in properties}
-    return Facts(keys, must, not closed)
+    # a property the schema declares counts as given: whether it is required is the
+    # input's business, checked when a run starts
+    return Facts(keys, frozenset(keys), not closed)
 
 
 def leading_segments(path: t.Any) -> tuple | None:
@@ -124,7 +126,7 @@ def _replacement(name: str, body: dict) -> Facts:
         known = [key[:-2] if key.endswith((".$", ".=")) else key
                  for key in body["Parameters"] if key != "__Private_Parameters"]
     if known is None:
-        return Facts({}, frozenset(), True)
+        return Facts({}, frozenset(), True, replaced=True)
     keys = {key: frozenset({(name, (key,))}) for key in known if isinstance(key, str)}
     return Facts(keys, frozenset(keys), False)
 
@@ -158,7 +160,7 @@ def after_catch(name: str, catcher: dict, facts: Facts) -> Facts:
     if segments is None:
         return facts
     if not segments:
-        return Facts({}, frozenset(), True)  # the error object replaces the run state
+        return Facts({}, frozenset(), True, replaced=True)  # the error object replaces it
     return facts.write(name, segments)
 
 
