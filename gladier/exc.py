@@ -33,6 +33,10 @@ class DeveloperException(GladierException):
     """The library was used in a way it does not support (a programming error)."""
 
 
+#: Gladier 0.11's name for :class:`DeveloperException`.
+DevelopmentException = DeveloperException
+
+
 class FlowGenException(GladierException):
     """A flow definition could not be generated from the tools given."""
 
@@ -49,11 +53,15 @@ class AuthException(GladierException):
         super().__init__(message)
 
 
-class RegistrationException(GladierException):
-    """A flow or function needs to be (re)registered."""
+class RegistrationException(ConfigException):
+    """A flow or function needs to be (re)registered (a ConfigException, as in 0.11)."""
 
 
-class FlowObsolete(RegistrationException):
+class ObsoleteException(RegistrationException):
+    """What was registered no longer matches what would be registered now."""
+
+
+class FlowObsolete(ObsoleteException):
     """The deployed flow no longer matches the flow definition."""
 
 
@@ -61,7 +69,7 @@ class NoFlowRegistered(RegistrationException):
     """No flow has been deployed for this client yet."""
 
 
-class FunctionObsolete(RegistrationException):
+class FunctionObsolete(ObsoleteException):
     """A registered compute function no longer matches its source."""
 
 

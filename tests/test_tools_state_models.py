@@ -301,32 +301,38 @@ def test_compute_state_for_a_registered_function_id():
 
 
 def test_transfer_state_parameters():
+    """Gladier 0.11.0 emits these for the same states (its output, recorded)."""
     transfer = Transfer(
         state_name="Move",
         transfer_items=[TransferItem(source_path="/src", destination_path="$.input.dst",
                                      recursive=True)],
         label="nightly",
     )
-    assert transfer.get_flow_state_dict()["Parameters"] == {
-        "source_endpoint.$": "$.input.transfer_source_endpoint_id",
-        "destination_endpoint.$": "$.input.transfer_destination_endpoint_id",
-        "DATA": [{"source_path": "/src", "destination_path.$": "$.input.dst", "recursive": True}],
+    state = transfer.get_flow_state_dict()
+    assert state["ActionUrl"] == "https://actions.globus.org/transfer/transfer"
+    assert state["WaitTime"] == 600
+    assert state["Parameters"] == {
+        "source_endpoint_id.$": "$.input.transfer_source_endpoint_id",
+        "destination_endpoint_id.$": "$.input.transfer_destination_endpoint_id",
+        "transfer_items": [{"source_path": "/src", "destination_path.$": "$.input.dst",
+                            "recursive": True}],
         "label": "nightly",
     }
-    default_item = Transfer().get_flow_state_dict()["Parameters"]["DATA"]
+    default_item = Transfer().get_flow_state_dict()["Parameters"]["transfer_items"]
     assert default_item == [{"source_path.$": "$.input.source_transfer_path",
                              "destination_path.$": "$.input.destination_transfer_path"}]
 
 
 def test_transfer_delete_parameters():
+    """Gladier 0.11.0 emits these for the same states (its output, recorded)."""
     state = TransferDelete(items=["/a", "/b"], recursive=True).get_flow_state_dict()
-    assert state["ActionUrl"] == "https://transfer.actions.globus.org/delete"
+    assert state["ActionUrl"] == "https://actions.globus.org/transfer/delete"
     assert state["Parameters"] == {
-        "endpoint.$": "$.input.transfer_delete_endpoint_id",
-        "DATA": [{"path": "/a"}, {"path": "/b"}],
+        "endpoint_id.$": "$.input.transfer_delete_endpoint_id",
+        "items": ["/a", "/b"],
         "recursive": True,
     }
-    assert TransferDelete().get_flow_state_dict()["Parameters"]["DATA.$"] == (
+    assert TransferDelete().get_flow_state_dict()["Parameters"]["items.$"] == (
         "$.input.transfer_delete_items"
     )
 

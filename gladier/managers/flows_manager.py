@@ -25,7 +25,15 @@ import globus_sdk
 from globus_sdk.scopes import FlowsScopes, SpecificFlowScopes
 from globus_sdk.transport import RetryCheckCollection, RetryCheckResult, RetryConfig
 
-from gladier.exc import AuthException, ConfigException, FlowsServiceError
+from gladier.exc import (
+    AuthException,
+    ConfigException,
+    DevelopmentException,
+    FlowObsolete,
+    FlowsServiceError,
+    NoFlowRegistered,
+    RegistrationException,
+)
 from gladier.managers.base import BaseFlowsManager, shorten_label
 from gladier.managers.compute_errors import decode_compute_exceptions
 
@@ -142,8 +150,12 @@ def _with_group(kwargs: dict, roles: t.Iterable[str], group: str | None) -> dict
 
 
 def _split_known(method: t.Callable, kwargs: dict) -> dict:
-    """Pass keywords the SDK method names; everything else goes in ``additional_fields``."""
-    known = set(inspect.signature(method).parameters)
+    """Pass keywords the SDK method names; everything else goes in ``additional_fields``
+    (a method that takes ``**kwargs``, such as a test's stand-in, gets them all by name)."""
+    parameters = inspect.signature(method).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return dict(kwargs)
+    known = set(parameters)
     named = {k: v for k, v in kwargs.items() if k in known}
     extra = {k: v for k, v in kwargs.items() if k not in known}
     if extra:
@@ -165,6 +177,67 @@ class FlowsManager(BaseFlowsManager):
     """
 
     app_name = "Gladier Client"
+
+    # -- Gladier 0.11's helpers, kept for code that calls them ------------------------
+
+    @staticmethod
+    def get_globus_urn(uuid: str, id_type: str = "group") -> str:
+        """``urn:globus:groups:id:<uuid>`` (``id_type="identity"``: an identity's URN).
+
+        :raises DevelopmentException: ``id_type`` is neither ``group`` nor ``identity``
+        """
+        prefixes = {"group": "urn:globus:groups:id:", "identity": "urn:globus:auth:identity:"}
+        if id_type not in prefixes:
+            raise DevelopmentException(
+                f"id_type must be one of {sorted(prefixes)}, got {id_type!r}")
+        return f"{prefixes[id_type]}{uuid}"
+
+    def get_flow_permission(self, permission_type: str,
+                            identities: list[str] | None = None) -> list[str] | None:
+        """The principals given ``permission_type`` (a flow or run role): ``identities``,
+        else the group's URN when ``globus_group`` is set, else None (the service's
+        defaults).
+
+        :raises DevelopmentException: ``permission_type`` is not a role
+        """
+        if permission_type not in GROUP_FLOW_ROLES + GROUP_RUN_ROLES:
+            raise DevelopmentException(
+                f"permission_type must be one of {sorted(GROUP_FLOW_ROLES + GROUP_RUN_ROLES)}"
+                f", got {permission_type!r}")
+        if identities is None and self.globus_group:
+            identities = [group_urn(self.globus_group)]
+        return identities
+
+    @classmethod
+    def _get_authorizer_for_scope(cls, authorizers: t.Mapping[t.Any, t.Any],
+                                  scope: t.Any) -> t.Any:
+        """The authorizer for ``scope`` whether the map's keys and ``scope`` are strings or
+        globus_sdk ``Scope`` objects (None when there is none)."""
+        if scope is None:
+            return None
+        by_string = {str(key): value for key, value in authorizers.items()}
+        return by_string.get(str(scope))
+
+    def check_flow(self) -> None:
+        """Raise unless the deployed flow matches what would be deployed now.
+
+        :raises NoFlowRegistered: nothing is deployed
+        :raises FlowObsolete: what would be deployed differs from what was
+        """
+        if not self.get_flow_id():
+            raise NoFlowRegistered("No flow id is set on the flows manager or stored")
+        stored = self.storage.get_value("flow_checksum") if self.storage is not None else None
+        if stored != self.get_flow_checksum():
+            raise FlowObsolete("The flow definition, schema or flow_kwargs changed since "
+                               "the flow was deployed")
+
+    def flow_changed(self) -> bool:
+        """True when the flow needs (re)deploying (see :meth:`check_flow`)."""
+        try:
+            self.check_flow()
+        except RegistrationException:
+            return True
+        return False
 
     # -- what this manager needs ------------------------------------------------------
 
@@ -196,12 +269,14 @@ class FlowsManager(BaseFlowsManager):
         return self._flows_client()
 
     def _flows_client(self, *, creates: bool = False) -> globus_sdk.FlowsClient:
-        authorizer = self._authorizers(FLOWS_SCOPES)[str(FlowsScopes.manage_flows)]
+        authorizer = self._get_authorizer_for_scope(self._authorizers(FLOWS_SCOPES),
+                                                    FlowsScopes.manage_flows)
         return globus_sdk.FlowsClient(authorizer=authorizer, app_name=self.app_name,
                                       retry_config=retry_config(creates=creates))
 
     def _specific_flow_client(self, flow_id: str) -> globus_sdk.SpecificFlowClient:
-        authorizer = self._authorizers(self.get_scopes())[self.get_flow_scope()]
+        authorizer = self._get_authorizer_for_scope(self._authorizers(self.get_scopes()),
+                                                    self.get_flow_scope())
         return globus_sdk.SpecificFlowClient(flow_id, authorizer=authorizer,
                                              app_name=self.app_name,
                                              retry_config=retry_config(creates=True))
@@ -269,7 +344,8 @@ class FlowsManager(BaseFlowsManager):
         checksum = self.get_flow_checksum()
         client = self._flows_client(creates=True)
         with _service_call("create the flow", creates="flow"):
-            flow = client.create_flow(**_split_known(client.create_flow, self._flow_fields()))
+            flow = client.create_flow(
+                **_split_known(client.create_flow, self._flow_fields())).data
         log.info("Deployed flow %s", flow["id"])
         return self._remember(flow, checksum)
 
@@ -277,8 +353,8 @@ class FlowsManager(BaseFlowsManager):
         checksum = self.get_flow_checksum()
         client = self.flows_client
         with _service_call(f"update flow {flow_id}"):
-            flow = client.update_flow(flow_id,
-                                      **_split_known(client.update_flow, self._flow_fields()))
+            flow = client.update_flow(
+                flow_id, **_split_known(client.update_flow, self._flow_fields())).data
         log.info("Updated flow %s", flow_id)
         return self._remember(flow, checksum)
 
@@ -294,9 +370,16 @@ class FlowsManager(BaseFlowsManager):
             fields["tags"] = tags
         return _with_group(fields, GROUP_RUN_ROLES, self.globus_group)
 
-    def run_flow(self, flow_input: dict, *, label: str | None = None,
+    def run_flow(self, flow_input: dict | None = None, *, label: str | None = None,
                  tags: list[str] | None = None, **run_kwargs: t.Any) -> dict:
-        """Start a run; re-consent once if the flow's scope changed, redeploy if deleted."""
+        """Start a run; re-consent once if the flow's scope changed, redeploy if deleted.
+
+        ``flow_input`` may also be given as ``body=`` (Gladier 0.11's name); none is ``{}``.
+
+        :raises ConfigException: the service failed the run as it started
+        """
+        if flow_input is None:
+            flow_input = run_kwargs.pop("body", None) or {}
         fields = self._run_fields(label, tags, run_kwargs)  # refuses a bad label first
         flow_id = self.sync_flow()
         try:
@@ -325,9 +408,13 @@ class FlowsManager(BaseFlowsManager):
     def _start(self, flow_id: str, flow_input: dict, fields: dict) -> dict:
         client = self._specific_flow_client(flow_id)
         with _service_call(f"start a run of flow {flow_id}", creates="run"):
-            run = client.run_flow(flow_input, **_split_known(client.run_flow, fields))
+            run = client.run_flow(flow_input, **_split_known(client.run_flow, fields)).data
         log.info("Started run %s of flow %s", run["run_id"], flow_id)
-        return run.data
+        if run.get("status") == "FAILED":
+            details = run.get("details") or {}
+            raise ConfigException(f"Run {run['run_id']} of flow {flow_id} failed as it "
+                                  f"started: {details.get('description') or details}")
+        return run
 
     def get_status(self, run_id: str) -> dict:
         """The run document, with Compute exceptions decoded to readable text."""

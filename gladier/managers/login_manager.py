@@ -90,17 +90,18 @@ class BaseLoginManager(abc.ABC):
 
     def get_missing_authorizers(self, authorizers: AuthorizerMap) -> set[str]:
         """Required scopes with no authorizer, plus scopes that need a new consent."""
-        return (self.required_scopes - set(authorizers)) | self.scope_changes
+        return (self.required_scopes - {str(scope) for scope in authorizers}) | self.scope_changes
 
     def is_logged_in(self) -> bool:
         return not self.missing_authorizers
 
     def add_requirements(self, scopes: t.Iterable[str]) -> None:
-        self.required_scopes |= set(scopes)
+        """Require ``scopes`` (strings or globus_sdk ``Scope`` objects)."""
+        self.required_scopes |= {str(scope) for scope in scopes}
 
     def add_scope_change(self, scopes: t.Iterable[str]) -> None:
         """Mark ``scopes`` as needing a new consent: their tokens no longer suffice."""
-        self.scope_changes |= set(scopes)
+        self.scope_changes |= {str(scope) for scope in scopes}
 
     def clear_scope_changes(self) -> None:
         self.scope_changes = set()
@@ -138,20 +139,24 @@ class CallbackLoginManager(BaseLoginManager):
                 "authorizers (of the client or CallbackLoginManager) must be a dict "
                 f"{{scope: authorizer}}, got {type(authorizers).__name__} {authorizers!r}"
             )
-        self.authorizers: dict[str, GlobusAuthorizer] = dict(authorizers or {})
+        # Keyed by scope string, whether given strings or globus_sdk Scope objects.
+        self.authorizers: dict[str, GlobusAuthorizer] = {
+            str(scope): authorizer for scope, authorizer in (authorizers or {}).items()}
         self.callback = callback
 
     def get_authorizers(self) -> AuthorizerMap:
         return self.authorizers
 
     def login(self, scopes: t.Iterable[str] | None = None) -> None:
-        scopes = sorted(set(scopes) if scopes is not None else self.required_scopes)
+        scopes = list(dict.fromkeys(str(scope) for scope in scopes)) if scopes is not None \
+            else sorted(self.required_scopes)
         if self.callback is None:
             raise AuthException(
                 "The authorizers given do not cover these scopes and no login callback is "
                 f"set: {', '.join(scopes)}", scopes,
             )
-        self.authorizers.update(self.callback(scopes))
+        self.authorizers.update(
+            {str(scope): authorizer for scope, authorizer in self.callback(scopes).items()})
 
     def logout(self) -> None:
         """Forget the authorizers (they belong to the caller, who may revoke them)."""

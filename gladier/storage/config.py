@@ -11,7 +11,6 @@ Keys keep their case (``scanPath`` overrides the input key ``scanPath``). Versio
 from __future__ import annotations
 
 import configparser
-import io
 import os
 import pathlib
 
@@ -55,10 +54,8 @@ class GladierConfig:
         return parser
 
     def _write(self, parser: configparser.ConfigParser) -> None:
-        buf = io.StringIO()
-        parser.write(buf)
         try:
-            write_private_text(self.path, buf.getvalue())
+            write_private_text(self.path, _ini_text(parser))
         except OSError as error:
             raise ConfigException(
                 f"Cannot write the gladier config file {self.path}: {error}. Make its "
@@ -95,6 +92,19 @@ class GladierConfig:
         if parser.has_section(section) and parser.remove_option(
                 section, _stored_key(parser, section, key)):
             self._write(parser)
+
+
+def _ini_text(parser: configparser.ConfigParser) -> str:
+    """The file's text, in ConfigParser's format. Written here rather than by
+    ``ConfigParser.write``, which Gladier 0.11 users' tests replace to keep 0.11's storage in
+    memory: with it replaced, a config saved through it would silently be lost."""
+    lines = []
+    for section in parser.sections():
+        lines.append(f"[{section}]")
+        for key, value in parser.items(section, raw=True):
+            lines.append(f"{key} = " + str(value).replace("\n", "\n\t"))
+        lines.append("")
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def _stored_key(parser: configparser.ConfigParser, section: str, key: str) -> str:

@@ -95,18 +95,22 @@ class BaseState:
         return seen
 
     def get_flow_definition(self) -> dict:
-        """The flow starting at this state, with every state reachable from it."""
+        """The flow starting at this state, with every state reachable from it.
+
+        Two state objects may share a name when they define the same state (as in Gladier
+        0.11, the state appears once); different states under one name are refused.
+        """
         states: t.Dict[str, dict] = {}
         owners: t.Dict[str, BaseState] = {}
         for state in self.iter_graph():
             for name, state_dict in state.get_flow_states().items():
-                if name in owners and owners[name] is not state:
+                if name in owners and owners[name] is not state and states[name] != state_dict:
                     raise StateNameConflict(
                         f"Two different states are both named {name!r} ({owners[name]!r} and "
                         f"{state!r}); give one of them another state_name"
                     )
-                owners[name] = state
-                states[name] = state_dict
+                owners.setdefault(name, state)
+                states.setdefault(name, state_dict)
         flow: dict = {}
         if self.comment is not None:
             flow["Comment"] = self.comment

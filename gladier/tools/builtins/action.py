@@ -71,10 +71,11 @@ class ActionState(StateWithNextOrEnd, StateWithParametersOrInputPath, StateWithR
         return self
 
     def get_catches(self) -> t.List[dict]:
-        """The ``Catch`` list: one entry per handler and result path, in the order set."""
-        catches: t.Dict[t.Tuple[int, t.Optional[str]], dict] = {}
+        """The ``Catch`` list: one entry per handler state (by name, as in Gladier 0.11)
+        and result path, in the order set."""
+        catches: t.Dict[t.Tuple[str, t.Optional[str]], dict] = {}
         for name, (handler, result_path) in self.exception_handlers.items():
-            key = (id(handler), result_path)
+            key = (handler.valid_state_name, result_path)
             if key not in catches:
                 catches[key] = {"ErrorEquals": [], "Next": handler.valid_state_name}
                 if result_path is not None:

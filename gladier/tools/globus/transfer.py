@@ -1,4 +1,9 @@
-"""Transfer and TransferDelete: the Globus Transfer action providers."""
+"""Transfer and TransferDelete: the Globus Transfer action providers.
+
+As in Gladier 0.11, they call the ``https://actions.globus.org/transfer/`` providers, whose
+parameters are named after the fields (``source_endpoint_id``, ``transfer_items``,
+``endpoint_id``, ``items``); the embedded engine runs those shapes too.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,8 @@ import typing as t
 
 from gladier.tools.builtins.action import ActionState
 
-TRANSFER_ACTION_URL = "https://transfer.actions.globus.org/transfer"
-TRANSFER_DELETE_ACTION_URL = "https://transfer.actions.globus.org/delete"
+TRANSFER_ACTION_URL = "https://actions.globus.org/transfer/transfer"
+TRANSFER_DELETE_ACTION_URL = "https://actions.globus.org/transfer/delete"
 
 
 class TransferItem:
@@ -59,9 +64,9 @@ class Transfer(_NotifyingTask):
     def get_parameters(self) -> t.Dict[str, t.Any]:
         items = self.transfer_items if self.transfer_items is not None else [TransferItem()]
         return {
-            "source_endpoint": self.source_endpoint_id,
-            "destination_endpoint": self.destination_endpoint_id,
-            "DATA": items,
+            "source_endpoint_id": self.source_endpoint_id,
+            "destination_endpoint_id": self.destination_endpoint_id,
+            "transfer_items": items,
             "label": self.label,
             "sync_level": self.sync_level,
             **self.notify_parameters(),
@@ -69,7 +74,7 @@ class Transfer(_NotifyingTask):
 
 
 class TransferDelete(_NotifyingTask):
-    """Delete ``items`` (paths, or a ``$.`` path to a list of ``{"path": ...}``) on a collection."""
+    """Delete ``items`` (a list of paths, or a ``$.`` path to one) on a collection."""
 
     action_url: t.Optional[str] = TRANSFER_DELETE_ACTION_URL
     endpoint_id: str = "$.input.transfer_delete_endpoint_id"
@@ -80,13 +85,9 @@ class TransferDelete(_NotifyingTask):
     label: t.Optional[str] = None
 
     def get_parameters(self) -> t.Dict[str, t.Any]:
-        if isinstance(self.items, str):
-            data: t.Any = self.items
-        else:
-            data = [{"path": path} for path in self.items]
         return {
-            "endpoint": self.endpoint_id,
-            "DATA": data,
+            "endpoint_id": self.endpoint_id,
+            "items": self.items,
             "recursive": self.recursive,
             "ignore_missing": self.ignore_missing,
             "interpret_globs": self.interpret_globs,
