@@ -37,5 +37,34 @@ def eliminate_none_values(d: dict, deep: bool = False) -> None:
                     eliminate_none_values(child, deep=True)
 
 
+def ensure_parameter_values(params: dict, deep: bool = True,
+                            eliminate_none_values: bool = False) -> dict:
+    """Parameters with reference and expression keys marked, as state objects emit them:
+    ``{"foo": "$.bar"}`` -> ``{"foo.$": "$.bar"}``, ``{"x": "=1+2"}`` -> ``{"x.=": "1+2"}``,
+    ``{"foo.$": "bar"}`` -> ``{"foo.$": "$.bar"}``; nested dicts and lists too when ``deep``.
+    None values are kept unless ``eliminate_none_values``."""
+    marked: dict = {}
+    for key, value in params.items():
+        if value is None and eliminate_none_values:
+            continue
+        to_dict = getattr(value, "dict", None)
+        if value is not None and callable(to_dict) and not isinstance(value, dict):
+            value = to_dict()
+        if isinstance(value, str):
+            if key.endswith(".$") and not value.startswith("$."):
+                value = "$." + value
+            elif value.startswith("$.") and not key.endswith(".$"):
+                key += ".$"
+            elif value.startswith("=") and not key.endswith(".="):
+                key, value = key + ".=", value[1:]
+        elif deep and isinstance(value, dict):
+            value = ensure_parameter_values(value, deep, eliminate_none_values)
+        elif deep and isinstance(value, list):
+            value = [ensure_parameter_values(item, deep, eliminate_none_values)
+                     if isinstance(item, dict) else item for item in value]
+        marked[key] = value
+    return marked
+
+
 __all__ = ["JSONList", "JSONObject", "JSONValue", "deep_update_dict", "ensure_json_path",
-           "eliminate_none_values"]
+           "eliminate_none_values", "ensure_parameter_values"]

@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from gladier.engine.providers.functions import default_function_id
+
 from gladier import BaseCompositeState
 from gladier.exc import FlowGenException, StateNameConflict
 from gladier.flowgen import load_tools
@@ -51,9 +53,8 @@ def test_single_action_state_definition():
         "Comment": "Say hello",
         "StartAt": "Hello",
         "States": {
-            "Hello": {
+            "Hello": {  # the comment is the flow's, as in Gladier 0.11
                 "Type": "Action",
-                "Comment": "Say hello",
                 "ActionUrl": HELLO,
                 "WaitTime": 600,
                 "ExceptionOnActionFailure": False,
@@ -113,12 +114,12 @@ def test_choice_state_with_rules_and_default():
     choice = ChoiceState(state_name="Size")
     choice.choice(ChoiceOption(
         rule=AndRule([ComparisonRule(Variable="$.n", IsPresent=True),
-                      ComparisonRule(Variable="n", NumericGreaterThan=10)]),
+                      ComparisonRule(Variable="$.n", NumericGreaterThan=10)]),
         next=big,
     ))
     choice.choice(ChoiceOption(
         rule=OrRule([NotRule(ComparisonRule(Variable="$.kind", StringEquals="even")),
-                     ComparisonRule(Variable="$.kind", StringEqualsPath="expected_kind")]),
+                     ComparisonRule(Variable="$.kind", StringEqualsPath="$.expected_kind")]),
         next=odd,
     ))
     assert choice.set_default(small) is small
@@ -197,7 +198,7 @@ def test_a_non_rule_in_a_choice_option_is_refused():
     "fields, expected",
     [
         ({"seconds": 5}, {"Seconds": 5}),
-        ({"seconds_path": "input.delay"}, {"SecondsPath": "$.input.delay"}),
+        ({"seconds_path": "$.input.delay"}, {"SecondsPath": "$.input.delay"}),
         ({"timestamp": datetime.datetime(2026, 1, 2, 3, 4, 5)},
          {"Timestamp": "2026-01-02T03:04:05"}),
     ],
@@ -208,10 +209,20 @@ def test_wait_state_forms(fields, expected):
     }
 
 
-@pytest.mark.parametrize("fields", [{}, {"seconds": 1, "timestamp_path": "$.t"}, {"seconds": -1}])
+@pytest.mark.parametrize("fields", [{}, {"seconds": -1}])
 def test_wait_state_needs_exactly_one_valid_duration(fields):
     with pytest.raises(FlowGenException, match="Wait state 'W'"):
         WaitState(state_name="W", **fields).get_flow_definition()
+
+
+@pytest.mark.parametrize("fields", [{"seconds": 1, "timestamp_path": "$.t"},
+                                    {"seconds_path": "input.delay"}])
+def test_wait_state_fields_refused_at_construction_as_in_011(fields):
+    """Gladier 0.11 raises pydantic's ValidationError for these when the state is made."""
+    from gladier.utils.pydantic_v1 import ValidationError
+
+    with pytest.raises(ValidationError, match="WaitState"):
+        WaitState(state_name="W", **fields)
 
 
 def test_expression_eval_and_pass_parameters_are_normalized():
@@ -234,19 +245,30 @@ def test_expression_eval_and_pass_parameters_are_normalized():
     assert_flows_schema_valid(flow)
 
 
-def test_parameters_and_input_path_together_are_refused():
-    state = PassState(state_name="Both", parameters={"a": 1}, input_path="$.x")
-    with pytest.raises(FlowGenException, match="both parameters and input_path"):
-        state.get_flow_definition()
+def test_input_path_wins_over_parameters_as_in_011():
+    state = PassState(state_name="Both", parameters={"a": 1}, input_path="x")
+    assert state.get_flow_state_dict() == {"Type": "Pass", "InputPath": "$.x",
+                                           "ResultPath": "$.BothResult", "End": True}
 
 
-def test_unknown_and_missing_fields_are_refused_at_construction():
-    with pytest.raises(TypeError, match="unexpected keyword argument 'resultpath'"):
-        PassState(resultpath="$.x")
+def test_extra_fields_become_parameters_and_missing_ones_are_refused_as_in_011():
+    from gladier.utils.pydantic_v1 import ValidationError
+
+    class Echo(ActionState):
+        action_url = HELLO
+        echo_string: str
+        sleep_time: int = 1
+
+    assert PassState(resultpath="$.x").get_flow_state_dict()["Parameters"] == {
+        "resultpath.$": "$.x"}
+    assert Echo(echo_string="$.input.msg").get_flow_state_dict()["Parameters"] == {
+        "echo_string.$": "$.input.msg", "sleep_time": 1}
     with pytest.raises(TypeError, match="unexpected keyword argument 'next'"):
         PassState(next=PassState())
-    with pytest.raises(TypeError, match="needs action_url"):
+    with pytest.raises(ValidationError, match="action_url"):
         ActionState(state_name="NoUrl")
+    with pytest.raises(ValidationError, match="echo_string"):
+        Echo()
 
 
 def test_two_states_with_one_name_are_a_conflict():
@@ -271,31 +293,53 @@ def test_loops_through_choice_are_allowed():
 def test_compute_state_for_a_python_function():
     step = Compute(function_to_call=make_dirs, function_parameters={"path": "$.input.dir"})
     assert step.get_flow_definition() == {
-        "StartAt": "MakeDirs",
+        "Comment": "Flow starting at state Compute",
+        "StartAt": "Compute",
         "States": {
-            "MakeDirs": {
+            "Compute": {
                 "Type": "Action",
-                "ActionUrl": "https://compute.actions.globus.org",
-                "WaitTime": 300,
+                "ActionUrl": "https://compute.actions.globus.org/fxap",
+                "WaitTime": 600,
                 "ExceptionOnActionFailure": False,
                 "Parameters": {
                     "endpoint.$": "$.input.compute_endpoint",
-                    "function.$": "$.input.make_dirs_function_id",
+                    "function": default_function_id(make_dirs),  # registered, embedded
                     "kwargs": {"path.$": "$.input.dir"},
                 },
-                "ResultPath": "$.MakeDirsResult",
+                "ResultPath": "$.ComputeResult",
                 "End": True,
             }
         },
     }
     assert step.get_compute_functions() == [make_dirs]
-    assert step.path_to_return_val() == "$.MakeDirsResult.details.results[0].output"
+    assert step.path_to_return_val() == "$.ComputeResult.details.results[0].output"
+
+
+def double(x):
+    return 2 * x
+
+
+def test_a_compute_state_flow_with_its_function_id_embedded_runs_on_the_local_engine():
+    """As in Gladier 0.11, ``Compute(function_to_call=f)`` registers ``f`` and embeds its id,
+    so the definition alone runs (here on the embedded engine, in its process pool)."""
+    from gladier import GladierClient
+
+    definition = Compute(function_to_call=double, function_parameters={"x": "$.input.x"},
+                         result_path="$.doubled").get_flow_definition()
+    assert definition["States"]["Compute"]["Parameters"]["function"] == default_function_id(
+        double)
+    client = GladierClient(flow_definition=definition)
+    run = client.run_flow({"input": {"x": 21}})
+    last = client.progress(run["run_id"], callback=lambda run: None, delay=0.05)
+
+    assert last["status"] == "SUCCEEDED", last
+    assert client.get_details(run["run_id"], "Compute")["details"]["results"][0]["output"] == 42
 
 
 def test_compute_state_for_a_registered_function_id():
     step = Compute(state_name="Run", function_to_call="fn-uuid", endpoint_id="ep-uuid")
     assert step.get_flow_state_dict()["Parameters"] == {
-        "endpoint": "ep-uuid", "function": "fn-uuid", "kwargs.$": "$.input"
+        "endpoint": "ep-uuid", "function": "fn-uuid"
     }
     assert step.get_compute_functions() == []
 
@@ -360,7 +404,7 @@ def test_shell_cmd_state_passes_options_as_kwargs():
     state = ShellCmdState(state_name="Ls", cmd_args="$.input.cmd", cwd="/tmp", timeout=10)
     assert state.get_flow_state_dict()["Parameters"] == {
         "endpoint.$": "$.input.compute_endpoint",
-        "function.$": "$.input.shell_cmd_function_id",
+        "function": default_function_id(shell_cmd),
         "kwargs": {"args.$": "$.input.cmd", "capture_output": False, "cwd": "/tmp",
                    "timeout": 10, "exception_on_error": True},
     }

@@ -22,6 +22,7 @@ from gladier.tools.builtins import (
 from gladier.tools.generate import generate_flow_definition
 from gladier.tools.globus import (
     Compute,
+    ComputeFunctionType,
     SearchDelete,
     SearchDeleteByQuery,
     SearchIngest,
@@ -29,6 +30,7 @@ from gladier.tools.globus import (
     TransferDelete,
     TransferItem,
 )
+from gladier.tools.helpers import exclusive_validator_generator, validate_path_property
 from gladier.tools.state_models import (
     BaseCompositeState,
     BaseState,
@@ -51,6 +53,7 @@ __all__ = [
     "ChoiceState",
     "ComparisonRule",
     "Compute",
+    "ComputeFunctionType",
     "ExpressionEvalState",
     "FailState",
     "GladierBaseTool",
@@ -70,5 +73,7 @@ __all__ = [
     "TransferDelete",
     "TransferItem",
     "WaitState",
+    "exclusive_validator_generator",
     "generate_flow_definition",
+    "validate_path_property",
 ]

@@ -29,8 +29,43 @@ def _class_attribute(cls: type, name: str) -> t.Any:
     return None
 
 
+def _is_class_var(annotation: t.Any) -> bool:
+    if isinstance(annotation, str):
+        return "ClassVar" in annotation
+    return t.get_origin(annotation) is t.ClassVar
+
+
+def _is_field_value(value: t.Any) -> bool:
+    return not (callable(value) or isinstance(value, (property, staticmethod, classmethod)))
+
+
+def declared_fields(cls: type) -> t.Dict[str, type]:
+    """The fields of a state class, in declaration order (bases first), mapped to the class
+    that declared each: public class attributes holding values, and annotated names
+    (``param: str``, which are then required), as Gladier 0.11's models had them."""
+    fields: t.Dict[str, type] = {}
+    for klass in reversed(cls.__mro__):
+        if klass is object:
+            continue
+        names = list(vars(klass).get("__annotations__", {}))
+        names += [name for name in vars(klass) if name not in names]
+        for name in names:
+            annotation = vars(klass).get("__annotations__", {}).get(name)
+            if name.startswith("_") or _is_class_var(annotation):
+                continue
+            if name in vars(klass) and not _is_field_value(vars(klass)[name]):
+                continue
+            fields.setdefault(name, klass)
+    return fields
+
+
 class BaseState:
-    """One flow state. Subclasses add fields and extend :meth:`get_flow_state_dict`."""
+    """One flow state. Subclasses add fields and extend :meth:`build_state_dict`.
+
+    As in Gladier 0.11, keyword arguments that name no field are kept too (on states that
+    take Parameters they become Parameters), and a field that is missing or invalid raises
+    pydantic's ``ValidationError`` (see :mod:`gladier.tools.validation`).
+    """
 
     state_type: t.ClassVar[str] = ""
     state_name: t.Optional[str] = None
@@ -39,25 +74,27 @@ class BaseState:
     _required_fields: t.ClassVar[t.Tuple[str, ...]] = ()
 
     def __init__(self, **fields: t.Any) -> None:
+        from gladier.tools.validation import state_validation_error
+
         cls = type(self)
         for klass in reversed(cls.__mro__):
             for name, default in vars(klass).items():
                 if not name.startswith("_") and isinstance(default, (list, dict)):
                     setattr(self, name, copy.deepcopy(default))
+        known = declared_fields(cls)
+        self._extra_fields: t.List[str] = []
         for name, value in fields.items():
             declared = _class_attribute(cls, name)
-            if (
-                name.startswith("_")
-                or not hasattr(cls, name)
-                or callable(declared)
-                or isinstance(declared, (property, staticmethod, classmethod))
-                or name == "state_type"
-            ):
+            if name.startswith("_") or (declared is not None and not _is_field_value(declared)) \
+                    or name == "state_type":
                 raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {name!r}")
+            if name not in known:
+                self._extra_fields.append(name)
             setattr(self, name, value)
-        missing = [name for name in cls._required_fields if getattr(self, name, None) is None]
-        if missing:
-            raise TypeError(f"{cls.__name__}() needs {', '.join(missing)}")
+        required = [name for name in known if not hasattr(self, name)]
+        required += [name for name in cls._required_fields if getattr(self, name, None) is None]
+        if required:
+            raise state_validation_error(cls, required[0], "field required")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.valid_state_name!r}>"
@@ -67,12 +104,23 @@ class BaseState:
         """The state's name in the flow: ``state_name``, or the class name."""
         return self.state_name or type(self).__name__
 
+    def field_values(self) -> t.Dict[str, t.Any]:
+        """Every field and extra keyword argument of this state, by name."""
+        names = [*declared_fields(type(self)), *self._extra_fields]
+        return {name: getattr(self, name, None) for name in names}
+
+    def build_state_dict(self) -> dict:
+        """This state's own entry in ``States``, built from its fields."""
+        return {"Type": self.state_type}
+
     def get_flow_state_dict(self) -> dict:
-        """This state's own entry in ``States``."""
-        state: dict = {"Type": self.state_type}
-        if self.comment is not None:
-            state["Comment"] = self.comment
-        return state
+        """This state's entry in ``States``: the one in the flow the last
+        :meth:`get_flow_definition` on this state returned (so a subclass that overrides
+        ``get_flow_definition`` can change it there, as in Gladier 0.11), else a new one."""
+        flow = getattr(self, "_flow_definition", None)
+        if flow is not None and self.valid_state_name in flow.get("States", {}):
+            return flow["States"][self.valid_state_name]
+        return self.build_state_dict()
 
     def get_child_states(self) -> t.List[BaseState]:
         """The states this one can go to (next, choices, exception handlers)."""
@@ -80,7 +128,14 @@ class BaseState:
 
     def get_flow_states(self) -> t.Dict[str, dict]:
         """The states this object contributes (one, except for composite states)."""
-        return {self.valid_state_name: self.get_flow_state_dict()}
+        return {self.valid_state_name: self.build_state_dict()}
+
+    def _states_in_flow(self, root: BaseState) -> t.Dict[str, dict]:
+        """What this state contributes to a flow starting at ``root``: a state whose class
+        overrides ``get_flow_definition`` contributes what its override returns."""
+        if self is not root and type(self).get_flow_definition is not BaseState.get_flow_definition:
+            return self.get_flow_definition()["States"]
+        return self.get_flow_states()
 
     def iter_graph(self) -> t.List[BaseState]:
         """Every state reachable from this one, this one first, each once."""
@@ -103,7 +158,7 @@ class BaseState:
         states: t.Dict[str, dict] = {}
         owners: t.Dict[str, BaseState] = {}
         for state in self.iter_graph():
-            for name, state_dict in state.get_flow_states().items():
+            for name, state_dict in state._states_in_flow(self).items():
                 if name in owners and owners[name] is not state and states[name] != state_dict:
                     raise StateNameConflict(
                         f"Two different states are both named {name!r} ({owners[name]!r} and "
@@ -111,16 +166,18 @@ class BaseState:
                     )
                 owners.setdefault(name, state)
                 states.setdefault(name, state_dict)
-        flow: dict = {}
-        if self.comment is not None:
-            flow["Comment"] = self.comment
-        flow["StartAt"] = self.valid_state_name
-        flow["States"] = states
+        flow: dict = {
+            "Comment": self.comment if self.comment is not None
+            else f"Flow starting at state {self.valid_state_name}",
+            "StartAt": self.valid_state_name,
+            "States": states,
+        }
         problems = structural_problems(flow)
         if problems:
             raise FlowGenException(
                 f"Flow starting at {self.valid_state_name!r} is invalid: {'; '.join(problems)}"
             )
+        self._flow_definition = flow
         return flow
 
     def get_compute_functions(self) -> t.List[t.Callable]:
@@ -172,8 +229,8 @@ class StateWithNextOrEnd(BaseState):
             _last_in_chain(current).next(next_state)
         return self
 
-    def get_flow_state_dict(self) -> dict:
-        state = super().get_flow_state_dict()
+    def build_state_dict(self) -> dict:
+        state = super().build_state_dict()
         following = getattr(self, "next_state", None)
         if following is not None:
             state["Next"] = following.valid_state_name
@@ -198,6 +255,15 @@ def _last_in_chain(state: BaseState) -> t.Any:
     return state
 
 
+#: Fields that configure a state rather than being Parameters of it (Gladier 0.11's list).
+_NOT_PARAMETERS = frozenset({
+    "state_type", "set_parameters_from_properties", "non_parameter_properties", "action_url",
+    "wait_time", "exception_on_action_failure", "exception_handlers", "action_scope",
+    "comment", "input_path", "parameters", "result_path", "run_as", "state_name",
+    "next_state",
+})
+
+
 class StateWithParametersOrInputPath(BaseState):
     """A state whose input is either ``Parameters`` or ``InputPath`` (never both)."""
 
@@ -205,21 +271,27 @@ class StateWithParametersOrInputPath(BaseState):
     input_path: t.Optional[str] = None
 
     def get_parameters(self) -> t.Optional[t.Dict[str, t.Any]]:
-        """The Parameters to emit (subclasses build them from their fields)."""
-        return self.parameters
+        """The Parameters to emit: ``parameters`` when given, else (as in Gladier 0.11) the
+        fields a subclass outside gladier declares and any extra keyword arguments, or None
+        when there are none. gladier's own states build theirs from their fields."""
+        if self.parameters is not None:
+            return self.parameters
+        from_fields = {
+            name: value for name, value in self.field_values().items()
+            if name not in _NOT_PARAMETERS and value is not None
+            and (name in self._extra_fields
+                 or not declared_fields(type(self))[name].__module__.startswith("gladier."))
+        }
+        return from_fields or None
 
-    def get_flow_state_dict(self) -> dict:
-        state = super().get_flow_state_dict()
+    def build_state_dict(self) -> dict:
+        state = super().build_state_dict()
+        if self.input_path is not None:  # it wins over parameters, as in Gladier 0.11
+            state["InputPath"] = json_path(self.input_path)
+            return state
         parameters = self.get_parameters()
-        if parameters is not None and self.input_path is not None:
-            raise FlowGenException(
-                f"State {self.valid_state_name!r} sets both parameters and input_path; "
-                "a state takes only one of them"
-            )
         if parameters is not None:
             state["Parameters"] = normalize_parameters(parameters)
-        elif self.input_path is not None:
-            state["InputPath"] = json_path(self.input_path)
         return state
 
 
@@ -232,8 +304,8 @@ class StateWithResultPath(BaseState):
         """Where this state's result is stored."""
         return json_path(self.result_path or f"{self.valid_state_name}Result")
 
-    def get_flow_state_dict(self) -> dict:
-        state = super().get_flow_state_dict()
+    def build_state_dict(self) -> dict:
+        state = super().build_state_dict()
         state["ResultPath"] = self.result_path_for_step()
         return state
 
@@ -267,7 +339,7 @@ class BaseCompositeState(StateWithNextOrEnd):
                     f"{type(self).__name__}: inner state {name!r} has its own next states; "
                     "chain the composite state instead"
                 )
-            state = inner.get_flow_state_dict()
+            state = inner.build_state_dict()
             if index + 1 < len(names):
                 state.pop("End", None)
                 state["Next"] = names[index + 1]

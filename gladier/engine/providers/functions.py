@@ -38,6 +38,18 @@ def default_function_id(func: t.Callable) -> str:
     return str(uuid.uuid5(_FUNCTION_NAMESPACE, function_checksum(func)))
 
 
+#: Functions state objects embedded in flow definitions by id (``Compute(function_to_call=
+#: f)``), which every engine of this process can then call.
+_EMBEDDED: dict[str, t.Callable] = {}
+
+
+def embed_function(func: t.Callable) -> str:
+    """The id under which ``func`` is known to every local engine of this process."""
+    function_id = default_function_id(func)
+    _EMBEDDED[function_id] = func
+    return function_id
+
+
 #: Functions a worker process has already loaded, by payload digest.
 _LOADED: dict[str, t.Callable] = {}
 
@@ -105,8 +117,13 @@ class FunctionRegistry:
             self._portable[function_id] = portable
         return function_id
 
+    def _registered_or_embedded(self, function_id: str) -> None:
+        if str(function_id) not in self and str(function_id) in _EMBEDDED:
+            self.register(_EMBEDDED[str(function_id)], function_id=str(function_id))
+
     def get(self, function_id: str) -> t.Callable:
-        """The function registered under ``function_id``."""
+        """The function registered under ``function_id`` (or embedded by a state object)."""
+        self._registered_or_embedded(function_id)
         with self._lock:
             func = self._functions.get(str(function_id))
         if func is None:
@@ -115,6 +132,7 @@ class FunctionRegistry:
 
     def get_portable(self, function_id: str) -> t.Callable:
         """The function in a form that can be sent to another process."""
+        self._registered_or_embedded(function_id)
         with self._lock:
             func = self._portable.get(str(function_id))
         if func is None:

@@ -83,8 +83,8 @@ class ActionState(StateWithNextOrEnd, StateWithParametersOrInputPath, StateWithR
             catches[key]["ErrorEquals"].append(name)
         return list(catches.values())
 
-    def get_flow_state_dict(self) -> dict:
-        state = super().get_flow_state_dict()
+    def build_state_dict(self) -> dict:
+        state = super().build_state_dict()
         if "Parameters" not in state and "InputPath" not in state:
             state["InputPath"] = "$.input"
         state["ActionUrl"] = self.action_url

@@ -13,6 +13,7 @@ import typing as t
 from gladier.exc import FlowGenException
 from gladier.flowgen.parameters import json_path
 from gladier.tools.state_models import BaseState, require_state
+from gladier.tools.validation import state_validation_error
 
 _NUMBER = (int, float)
 _TIMESTAMP = (str, datetime.datetime)
@@ -55,11 +56,16 @@ class ComparisonRule(ChoiceRule):
             )
         given = {name: value for name, value in comparison.items() if value is not None}
         if len(given) != 1:
-            raise FlowGenException(
+            raise state_validation_error(
+                ComparisonRule, sorted(given)[-1] if given else "Variable",
                 f"ComparisonRule on {Variable!r} needs exactly one comparator, "
-                f"got {sorted(given) or 'none'}"
-            )
+                f"got {sorted(given) or 'none'}")
         (operator, value), = given.items()
+        if operator in _PATH_COMPARATORS and not (isinstance(value, str)
+                                                  and value.startswith("$.")):
+            raise state_validation_error(
+                ComparisonRule, operator,
+                f"{operator} must be a JSONPath value starting with '$.', got {value!r}")
         self._check_value(Variable, operator, value)
         self.Variable = json_path(Variable)
         self.operator = operator
@@ -84,8 +90,6 @@ class ComparisonRule(ChoiceRule):
         value = self.value
         if isinstance(value, datetime.datetime):
             value = value.isoformat()
-        if self.operator in _PATH_COMPARATORS:
-            value = json_path(value)
         return {"Variable": self.Variable, self.operator: value}
 
 
@@ -170,10 +174,10 @@ class ChoiceState(BaseState):
         self.default = require_state(default_choice, f"{self!r}.set_default()")
         return default_choice
 
-    def get_flow_state_dict(self) -> dict:
+    def build_state_dict(self) -> dict:
         if not self.choices:
             raise FlowGenException(f"Choice state {self.valid_state_name!r} has no choices")
-        state = super().get_flow_state_dict()
+        state = super().build_state_dict()
         state["Choices"] = [option.flow_dict() for option in self.choices]
         if self.default is not None:
             state["Default"] = self.default.valid_state_name

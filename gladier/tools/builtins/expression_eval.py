@@ -17,7 +17,7 @@ class ExpressionEvalState(StateWithParametersOrInputPath, StateWithResultPath, S
 
     state_type: t.ClassVar[str] = "ExpressionEval"
 
-    def get_flow_state_dict(self) -> dict:
+    def build_state_dict(self) -> dict:
         if self.input_path is not None:
             raise FlowGenException(
                 f"ExpressionEval state {self.valid_state_name!r} takes parameters, not input_path"
@@ -26,4 +26,4 @@ class ExpressionEvalState(StateWithParametersOrInputPath, StateWithResultPath, S
             raise FlowGenException(
                 f"ExpressionEval state {self.valid_state_name!r} needs parameters"
             )
-        return super().get_flow_state_dict()
+        return super().build_state_dict()

@@ -14,8 +14,8 @@ class FailState(BaseState):
     cause: t.Optional[str] = None
     error: t.Optional[str] = None
 
-    def get_flow_state_dict(self) -> dict:
-        state = super().get_flow_state_dict()
+    def build_state_dict(self) -> dict:
+        state = super().build_state_dict()
         if self.cause is not None:
             state["Cause"] = self.cause
         if self.error is not None:

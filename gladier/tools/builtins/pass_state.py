@@ -17,8 +17,8 @@ class PassState(StateWithNextOrEnd, StateWithParametersOrInputPath, StateWithRes
     state_type: t.ClassVar[str] = "Pass"
     result: t.Optional[t.Any] = None
 
-    def get_flow_state_dict(self) -> dict:
-        state = super().get_flow_state_dict()
+    def build_state_dict(self) -> dict:
+        state = super().build_state_dict()
         if self.result is not None:
             state["Result"] = self.result
         return state

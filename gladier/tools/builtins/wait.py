@@ -6,14 +6,21 @@ import datetime
 import typing as t
 
 from gladier.exc import FlowGenException
-from gladier.flowgen.parameters import json_path
 from gladier.tools.state_models import StateWithNextOrEnd
+from gladier.tools.validation import state_validation_error
 
 MAX_WAIT_SECONDS = 31536000  # one year, the service's limit
 
 
+_EXCLUSIVE = ("seconds", "timestamp", "seconds_path", "timestamp_path")
+
+
 class WaitState(StateWithNextOrEnd):
-    """Wait ``seconds``, until ``timestamp``, or for a value read at ``*_path`` (exactly one)."""
+    """Wait ``seconds``, until ``timestamp``, or for a value read at ``*_path`` (exactly one).
+
+    As in Gladier 0.11, setting two of them, or a ``*_path`` that is not a ``$.`` path,
+    raises ``ValidationError`` when the state is created.
+    """
 
     state_type: t.ClassVar[str] = "Wait"
     seconds: t.Optional[int] = None
@@ -21,8 +28,22 @@ class WaitState(StateWithNextOrEnd):
     seconds_path: t.Optional[str] = None
     timestamp_path: t.Optional[str] = None
 
-    def get_flow_state_dict(self) -> dict:
-        state = super().get_flow_state_dict()
+    def __init__(self, **fields: t.Any) -> None:
+        super().__init__(**fields)
+        given = [name for name in _EXCLUSIVE if getattr(self, name) is not None]
+        if len(given) > 1:
+            raise state_validation_error(
+                WaitState, given[1], f"At most one of {list(_EXCLUSIVE)} may be set for "
+                f"WaitState {self.valid_state_name!r}, found values for {given}")
+        for name in ("seconds_path", "timestamp_path"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and value.startswith("$.")):
+                raise state_validation_error(
+                    WaitState, name, f"Field {name} must be in JSONPath format (starting "
+                    f"with the prefix $.), got {value!r}")
+
+    def build_state_dict(self) -> dict:
+        state = super().build_state_dict()
         given = {
             "Seconds": self.seconds,
             "Timestamp": self.timestamp,
@@ -46,7 +67,5 @@ class WaitState(StateWithNextOrEnd):
             )
         if isinstance(value, datetime.datetime):
             value = value.isoformat()
-        if key.endswith("Path"):
-            value = json_path(value)
         state[key] = value
         return state

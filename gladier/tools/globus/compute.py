@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import os
 import typing as t
 
-from gladier.flowgen.naming import compute_state_name, function_id_key
 from gladier.tools.builtins.action import ActionState
 
-COMPUTE_ACTION_URL = "https://compute.actions.globus.org"
+#: The provider Gladier 0.11's Compute state calls (function, endpoint and kwargs).
+COMPUTE_ACTION_URL = "https://compute.actions.globus.org/fxap"
 
 ComputeFunctionType = t.Union[t.Callable[..., t.Any], str]
+
+
+def registered_function_id(tool: t.Any, function: t.Callable) -> str:
+    """``function``'s id, registered where a client without other settings would run it.
+
+    With ``GLADIER_ENGINE=globus``, with Globus Compute, as Gladier 0.11 registers it (a
+    default client's login and config file, which remember the id until the function
+    changes); otherwise with the embedded engine, under the id its source gives it, which
+    every local engine in this process then knows.
+    """
+    if os.environ.get("GLADIER_ENGINE") == "globus":
+        from gladier.client import GladierBaseClient
+
+        return GladierBaseClient(engine="globus").compute_manager.validate_function(
+            tool, function)
+    from gladier.engine.providers.functions import embed_function
+
+    return embed_function(function)
 
 
 class Compute(ActionState):
@@ -17,37 +36,29 @@ class Compute(ActionState):
 
     A Python function is registered by the client, which supplies its id in the flow input
     as ``<function name>_function_id``; a string is used as the function id (or as a
-    ``$.`` path to one). Without ``function_parameters`` the function receives the whole
-    flow input. The state is named after the function (``make_dirs`` -> ``MakeDirs``).
+    ``$.`` path to one). Without ``function_parameters`` the function is called without
+    arguments. As in Gladier 0.11, the state is named ``Compute`` unless ``state_name``
+    says otherwise, and calls ``https://compute.actions.globus.org/fxap``.
     """
 
     action_url: t.Optional[str] = COMPUTE_ACTION_URL
-    wait_time: int = 300
     function_to_call: t.Optional[ComputeFunctionType] = None
     endpoint_id: str = "$.input.compute_endpoint"
     function_parameters: t.Optional[t.Union[t.Dict[str, t.Any], str]] = None
     _required_fields: t.ClassVar[t.Tuple[str, ...]] = ("action_url", "function_to_call")
 
-    @property
-    def valid_state_name(self) -> str:
-        if self.state_name:
-            return self.state_name
-        if callable(self.function_to_call):
-            return compute_state_name(self.function_to_call)
-        return type(self).__name__
-
     def function_reference(self) -> str:
-        """The function id, or the ``$.`` path the id is read from."""
+        """The function id (a Python function is registered first, as in Gladier 0.11), or
+        the ``$.`` path the id is read from."""
         if callable(self.function_to_call):
-            return f"$.input.{function_id_key(self.function_to_call)}"
+            return registered_function_id(self, self.function_to_call)
         return str(self.function_to_call)
 
     def get_parameters(self) -> t.Dict[str, t.Any]:
-        kwargs = "$.input" if self.function_parameters is None else self.function_parameters
         return {
             "endpoint": self.endpoint_id,
             "function": self.function_reference(),
-            "kwargs": kwargs,
+            "kwargs": self.function_parameters,
         }
 
     def path_to_return_val(self) -> str:
