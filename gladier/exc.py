@@ -181,6 +181,14 @@ class NotJSONData(EngineError):
     where in the value it is."""
 
 
+class NotInDatabase(EngineError):
+    """The engine database holds no flow (or run) with this id."""
+
+
+class RunNotEnded(EngineError):
+    """The operation needs an ended run (SUCCEEDED, FAILED or ENDED)."""
+
+
 class RunEnded(EngineError):
     """A run ended elsewhere (e.g. canceled by another process) while an engine drove it."""
 

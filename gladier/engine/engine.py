@@ -38,7 +38,8 @@ from gladier.engine.scheduler import Scheduler
 from gladier.engine.store import Store
 from gladier.engine.timing import (MAX_POLL_INTERVAL, now_iso, parse_timestamp,
                                    time_scale_from_env)
-from gladier.exc import EngineError, FlowInputError, NotJSONData, WebInputError
+from gladier.exc import (EngineError, FlowInputError, NotInDatabase, NotJSONData, RunNotEnded,
+                         WebInputError)
 from gladier.managers.base import TERMINAL_STATUSES, shorten_label
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,10 @@ TOKENS_KEY = "_tokens"
 #: What to do about a run or flow id the database does not hold.
 NOT_IN_DATABASE_HINT = ("each database holds its own runs: check --db PATH (or GLADIER_DB); "
                         "'gladier runs list' shows the runs it holds")
+#: Flow fields of the service kept with a flow besides its definition, title and schema.
+FLOW_METADATA_KEYS = ("subtitle", "description", "keywords", "flow_viewers", "flow_starters",
+                      "flow_administrators", "run_managers", "run_monitors",
+                      "subscription_id")
 #: Driver ids of the engines open in this process (see :func:`driver_alive`).
 _OPEN_DRIVERS: set[str] = set()
 
@@ -170,20 +175,71 @@ class LocalEngine:
         return {"scopes": {"User": []}, "warnings": list(warnings or [])}
 
     def create_flow(self, definition: dict, title: str | None = None,
-                    input_schema: dict | None = None, **kwargs: t.Any) -> dict:
-        """Validate and store a flow; the same definition and schema give the same id."""
+                    input_schema: dict | None = None, *, flow_id: str | None = None,
+                    **metadata: t.Any) -> dict:
+        """Validate and store a flow; the same definition and schema give the same id,
+        unless ``flow_id`` names the id to use (``gladier serve`` gives each new flow its
+        own, as the service does). ``metadata`` keeps the service's other flow fields
+        (:data:`FLOW_METADATA_KEYS`; others are ignored)."""
         self.validate_flow(definition, input_schema)
-        flow_id = flow_id_for(definition, input_schema)
+        kept = {key: value for key, value in metadata.items()
+                if key in FLOW_METADATA_KEYS and value is not None}
+        if flow_id is None:
+            flow_id = flow_id_for(definition, input_schema)
         self._store.put_flow(flow_id, title=title, definition=definition,
-                             input_schema=input_schema, now=now_iso())
+                             input_schema=input_schema, now=now_iso(), metadata=kept or None)
+        stored = self._store.get_flow(flow_id)
+        if stored is not None and (stored["definition"], stored["input_schema"]) != (
+                definition, input_schema):  # changed by update_flow: its id says otherwise
+            self.update_flow(flow_id, definition=definition, input_schema=input_schema)
         return self.get_flow(flow_id)
+
+    def update_flow(self, flow_id: str, *, definition: dict | None = None,
+                    title: str | None = None, input_schema: dict | None = None,
+                    **metadata: t.Any) -> dict:
+        """Change a flow (the service's PUT /flows/{id}): what is given replaces what it
+        had; a new definition or input schema is validated first."""
+        current = self.get_flow(flow_id)
+        if definition is not None or input_schema is not None:
+            self.validate_flow(definition if definition is not None else current["definition"],
+                               input_schema if input_schema is not None
+                               else current["input_schema"])
+        fields: dict[str, t.Any] = {name: value for name, value in (
+            ("definition", definition), ("title", title), ("input_schema", input_schema))
+            if value is not None}
+        kept = {key: value for key, value in metadata.items()
+                if key in FLOW_METADATA_KEYS and value is not None}
+        if kept:
+            fields["metadata"] = {**self._store.get_flow(flow_id)["metadata"], **kept}
+        if fields:
+            self._store.update_flow(flow_id, now=now_iso(), **fields)
+        self._flow_sources.pop(flow_id, None)
+        return self.get_flow(flow_id)
+
+    def delete_flow(self, flow_id: str) -> dict:
+        """Delete a flow (its runs stay); returns the flow as it was, with ``deleted_at``."""
+        flow = self.get_flow(flow_id)
+        now = now_iso()
+        self._store.delete_flow(flow_id, now=now)
+        self._flow_sources.pop(flow_id, None)
+        return {**flow, "deleted_at": now}
+
+    def list_flows(self, *, limit: int, offset: int = 0, fulltext: t.Sequence[str] = (),
+                   orderby: t.Sequence[tuple[str, bool]] = ()) -> list[dict]:
+        """A page of the database's flows (newest first unless ``orderby`` says)."""
+        return [self._flow_document(row) for row in self._store.page_flows(
+            limit=limit, offset=offset, fulltext=fulltext, orderby=orderby)]
 
     def get_flow(self, flow_id: str) -> dict:
         flow = self._store.get_flow(flow_id)
-        if flow is None:
-            raise EngineError(f"No flow with id '{flow_id}' in the engine database "
+        if flow is None or flow["deleted_at"] is not None:
+            raise NotInDatabase(f"No flow with id '{flow_id}' in the engine database "
                               f"'{self.db_path}'", hint=NOT_IN_DATABASE_HINT)
+        return self._flow_document(flow)
+
+    def _flow_document(self, flow: dict) -> dict:
         return {
+            **flow["metadata"],
             "id": flow["flow_id"], "title": flow["title"], "definition": flow["definition"],
             "input_schema": flow["input_schema"], "created_at": flow["created_at"],
             "updated_at": flow["updated_at"], "flow_owner": self.identity["user_id"],
@@ -279,27 +335,73 @@ class LocalEngine:
         """The run document, shaped as ``GET /runs/{run_id}`` on the service."""
         row = self._store.get_run(run_id)
         if row is None:
-            raise EngineError(f"No run with id '{run_id}' in the engine database "
+            raise NotInDatabase(f"No run with id '{run_id}' in the engine database "
                               f"'{self.db_path}'", hint=NOT_IN_DATABASE_HINT)
         return _run_document(row)
 
     def get_run_logs(self, run_id: str, limit: int | None = None,
-                     reverse_order: bool = False) -> dict:
-        """``{"entries": [...], "limit", "has_next_page"}``; every entry when no limit."""
+                     reverse_order: bool = False, *, offset: int = 0) -> dict:
+        """``{"entries": [...], "limit", "has_next_page"}``; every entry when no limit;
+        ``offset`` entries are skipped first."""
         arguments.optional_count(limit, "limit")
         self.get_run(run_id)
         entries = self._store.log_entries(run_id, limit=None if limit is None else limit + 1,
-                                          reverse=reverse_order)
+                                          offset=offset, reverse=reverse_order)
         has_next = limit is not None and len(entries) > limit
         entries = entries[:limit] if limit is not None else entries
         return {"entries": entries, "limit": limit if limit is not None else len(entries),
                 "has_next_page": has_next}
+
+    def get_run_definition(self, run_id: str) -> dict:
+        """The definition and input schema a run follows (its flow's, deleted or not), and
+        the flow's description: the service's GET /runs/{id}/definition."""
+        flow = self._store.get_flow(self.get_run(run_id)["flow_id"])
+        return {"flow_id": flow["flow_id"], "definition": flow["definition"],
+                "input_schema": flow["input_schema"],
+                "description": flow["metadata"].get("description", "")}
 
     def list_runs(self, status: str | t.Iterable[str] | None = None) -> list[dict]:
         """Runs, oldest first; of the given status (or statuses) only, when given."""
         arguments.optional_strings(status, "status", single=True)
         statuses = [status] if isinstance(status, str) else list(status or [])
         return [_run_document(row) for row in self._store.list_runs(statuses)]
+
+    def page_runs(self, *, limit: int, offset: int = 0, **filters: t.Any) -> list[dict]:
+        """A page of run documents, newest first unless ``orderby`` says: the filters of
+        :meth:`Store.page_runs <gladier.engine.store.Store.page_runs>`."""
+        return [_run_document(row) for row in self._store.page_runs(
+            limit=limit, offset=offset, **filters)]
+
+    def update_run(self, run_id: str, *, label: str | None = None,
+                   tags: list[str] | None = None) -> dict:
+        """Give a run a new label and/or tags (ended runs too), as PUT /runs/{id} does."""
+        arguments.optional_string(label, "label")
+        arguments.optional_strings(tags, "tags")
+        self.get_run(run_id)
+        self._store.set_run_metadata(
+            run_id, label=shorten_label(label) if label else label,
+            tags=None if tags is None else [" ".join(str(tag).split()) for tag in tags])
+        return self.get_run(run_id)
+
+    def release_run(self, run_id: str) -> dict:
+        """Remove an ended run and its log (the service's POST /runs/{id}/release).
+        Raises RunNotEnded when it has not ended; returns the run as it was."""
+        run = self.get_run(run_id)
+        if not self._store.delete_run(run_id, statuses=TERMINAL_STATUSES):
+            raise RunNotEnded(
+                f"Run {run_id} has status '{self.get_run(run_id)['status']}' but must have "
+                f"status in {sorted(TERMINAL_STATUSES)} for requested operation")
+        return run
+
+    def resume_run(self, run_id: str) -> dict:
+        """Continue one unfinished run here if the engine that drove it is gone (a run a
+        live engine drives is left to it); returns its run document."""
+        row = self._store.get_run(run_id)
+        if row is None:
+            self.get_run(run_id)
+        if row["status"] in (ACTIVE, INACTIVE):
+            self._adopt(row)
+        return self.get_run(run_id)
 
     def cancel_run(self, run_id: str) -> dict:
         """Stop a run (status FAILED, code FlowCanceled) and cancel its running action."""

@@ -35,7 +35,9 @@ CREATE TABLE IF NOT EXISTS flows (
     definition TEXT NOT NULL,
     input_schema TEXT,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    metadata TEXT,
+    deleted_at TEXT
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -94,9 +96,25 @@ _SELECT_RUNS = ("SELECT runs.*, flows.title AS flow_title, flows.updated_at AS f
 _RUN_FIELDS = frozenset({"status", "completion_time", "details", "state_name", "data",
                          "wake_at", "driver"})
 _JSON_FIELDS = frozenset({"details", "tags"})
-#: Columns added to ``runs`` after its first release: older databases get them on opening
-#: (NULL in the runs they hold).
-_ADDED_RUN_COLUMNS = {"collections": "TEXT"}
+#: Columns added to tables after their first release: older databases get them on opening
+#: (NULL in the rows they hold).
+_ADDED_COLUMNS = {"runs": {"collections": "TEXT"},
+                  "flows": {"metadata": "TEXT", "deleted_at": "TEXT"}}
+#: Indexes added after the first release (older databases get them on opening).
+_ADDED_INDEXES = {"runs_by_start": "CREATE INDEX runs_by_start ON runs(start_time, run_id)"}
+#: The columns of a run document (no run state: a page of runs never reads or unseals it).
+_SELECT_RUN_DOCUMENTS = (
+    "SELECT runs.run_id, runs.flow_id, runs.status, runs.label, runs.tags, runs.owner,"
+    " runs.start_time, runs.completion_time, runs.details, flows.title AS flow_title,"
+    " flows.updated_at AS flow_last_updated FROM runs LEFT JOIN flows"
+    " ON flows.flow_id = runs.flow_id")
+#: Orders a page of runs may be sorted in (the service's ``orderby`` fields).
+RUN_ORDER_FIELDS = {"id": "runs.run_id", "start_time": "runs.start_time",
+                    "completion_time": "runs.completion_time", "status": "runs.status",
+                    "label": "runs.label"}
+#: Orders a page of flows may be sorted in.
+FLOW_ORDER_FIELDS = {"id": "flow_id", "title": "title", "created_at": "created_at",
+                     "updated_at": "updated_at"}
 
 
 #: Seconds a process waits for another one's write to the database before giving up.
@@ -210,29 +228,73 @@ class Store:
     # flows -------------------------------------------------------------------------------
 
     def put_flow(self, flow_id: str, *, title: str | None, definition: dict,
-                 input_schema: dict | None, now: str) -> None:
+                 input_schema: dict | None, now: str, metadata: dict | None = None) -> None:
         """Insert the flow, or give it a new title (same id means same definition;
-        ``title=None`` keeps the title it has)."""
+        ``title=None`` keeps the title it has, ``metadata=None`` its metadata). A deleted
+        flow put again is back."""
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO flows (flow_id, title, definition, input_schema, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(flow_id) DO UPDATE SET"
-                " title = excluded.title, updated_at = excluded.updated_at"
-                " WHERE excluded.title IS NOT NULL AND flows.title IS NOT excluded.title",
+                " updated_at, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(flow_id) DO UPDATE SET"
+                " title = COALESCE(excluded.title, flows.title),"
+                " metadata = COALESCE(excluded.metadata, flows.metadata),"
+                " updated_at = excluded.updated_at, deleted_at = NULL"
+                " WHERE (excluded.title IS NOT NULL AND flows.title IS NOT excluded.title)"
+                " OR (excluded.metadata IS NOT NULL AND flows.metadata IS NOT excluded.metadata)"
+                " OR flows.deleted_at IS NOT NULL",
                 (flow_id, title, json_text(definition, "The flow definition"),
-                 _dumps_or_none(input_schema, "The flow's input schema"), now, now),
+                 _dumps_or_none(input_schema, "The flow's input schema"), now, now,
+                 _dumps_or_none(metadata, "The flow's metadata")),
             )
 
+    def update_flow(self, flow_id: str, *, now: str, **fields: t.Any) -> bool:
+        """Change a flow's ``title``, ``definition``, ``input_schema`` or ``metadata``
+        (the service's PUT /flows/{id}); False when there is no such flow (or it was
+        deleted)."""
+        unknown = set(fields) - {"title", "definition", "input_schema", "metadata"}
+        if unknown:
+            raise EngineError(f"Cannot update flow columns {sorted(unknown)}")
+        names = sorted(fields)
+        values = [fields[name] if name == "title"
+                  else _dumps_or_none(fields[name], f"The flow's {name}") for name in names]
+        with self._transaction() as db:
+            return bool(db.execute(
+                "UPDATE flows SET " + "".join(f"{name} = ?, " for name in names)
+                + "updated_at = ? WHERE flow_id = ? AND deleted_at IS NULL",
+                (*values, now, flow_id)).rowcount)
+
+    def delete_flow(self, flow_id: str, *, now: str) -> bool:
+        """Mark a flow deleted (its runs keep their flow, so they still show its graph);
+        False when there is no such flow."""
+        with self._transaction() as db:
+            return bool(db.execute(
+                "UPDATE flows SET deleted_at = ? WHERE flow_id = ? AND deleted_at IS NULL",
+                (now, flow_id)).rowcount)
+
     def get_flow(self, flow_id: str) -> dict | None:
+        """The flow's row (deleted ones too: ``deleted_at`` says so)."""
         with self._lock:
             row = self._db.execute("SELECT * FROM flows WHERE flow_id = ?",
                                    (flow_id,)).fetchone()
-        if row is None:
-            return None
-        flow = dict(row)
-        flow["definition"] = json.loads(flow["definition"])
-        flow["input_schema"] = _loads_or_none(flow["input_schema"])
-        return flow
+        return _flow_from_row(row) if row is not None else None
+
+    def page_flows(self, *, limit: int, offset: int = 0, fulltext: t.Sequence[str] = (),
+                   orderby: t.Sequence[tuple[str, bool]] = ()) -> list[dict]:
+        """Flows not deleted, ``limit`` of them from ``offset``; ``fulltext`` keeps flows
+        whose id, title or metadata holds one of the strings (any case); ``orderby`` is
+        ``(field, descending)`` pairs of :data:`FLOW_ORDER_FIELDS` (default newest first)."""
+        query, args = "SELECT * FROM flows WHERE deleted_at IS NULL", []
+        if fulltext:
+            query += " AND (" + " OR ".join(
+                "(instr(lower(flow_id || ' ' || COALESCE(title, '') || ' '"
+                " || COALESCE(metadata, '')), ?) > 0)" for _ in fulltext) + ")"
+            args.extend(text.lower() for text in fulltext)
+        query += _order_clause(orderby or [("created_at", True)], FLOW_ORDER_FIELDS, "flow_id")
+        with self._lock:
+            rows = self._db.execute(query + " LIMIT ? OFFSET ?",
+                                    (*args, int(limit), int(offset))).fetchall()
+        return [_flow_from_row(row) for row in rows]
 
     # runs --------------------------------------------------------------------------------
 
@@ -354,14 +416,79 @@ class Store:
                                     args).fetchall()
         return [self._run_from_row(row) for row in rows]
 
-    def log_entries(self, run_id: str, *, limit: int | None = None,
+    def page_runs(self, *, limit: int, offset: int = 0, statuses: t.Sequence[str] = (),
+                  flow_ids: t.Sequence[str] = (), labels: t.Sequence[str] = (),
+                  flow_titles: t.Sequence[str] = (),
+                  start_time: tuple[str | None, str | None] = (None, None),
+                  completion_time: tuple[str | None, str | None] = (None, None),
+                  orderby: t.Sequence[tuple[str, bool]] = ()) -> list[dict]:
+        """Run rows without their run state, ``limit`` of them from ``offset``: the
+        service's GET /runs. ``labels`` and ``flow_titles`` match substrings (any case);
+        a time range is ``(from, before)``, either end open; ``orderby`` is
+        ``(field, descending)`` pairs of :data:`RUN_ORDER_FIELDS` (default newest first)."""
+        clauses, args = [], []
+        for column, wanted in (("runs.status", statuses), ("runs.flow_id", flow_ids)):
+            if wanted:
+                clauses.append(f"{column} IN (" + ", ".join("?" * len(wanted)) + ")")
+                args.extend(wanted)
+        for column, wanted in (("runs.label", labels), ("flows.title", flow_titles)):
+            if wanted:
+                clauses.append("(" + " OR ".join(
+                    f"instr(lower(COALESCE({column}, '')), ?) > 0" for _ in wanted) + ")")
+                args.extend(text.lower() for text in wanted)
+        for column, (since, before) in (("runs.start_time", start_time),
+                                        ("runs.completion_time", completion_time)):
+            if since is not None:
+                clauses.append(f"{column} >= ?")
+                args.append(since)
+            if before is not None:
+                clauses.append(f"{column} < ?")
+                args.append(before)
+        query = _SELECT_RUN_DOCUMENTS + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        query += _order_clause(orderby or [("start_time", True)], RUN_ORDER_FIELDS,
+                               "runs.run_id")
+        with self._lock:
+            rows = self._db.execute(query + " LIMIT ? OFFSET ?",
+                                    (*args, int(limit), int(offset))).fetchall()
+        return [_run_from_row(row) for row in rows]
+
+    def set_run_metadata(self, run_id: str, *, label: t.Any = None,
+                         tags: list[str] | None = None) -> bool:
+        """Give a run (ended or not) a new label and/or tags; False when there is no
+        such run. ``label=None`` / ``tags=None`` leave them as they are."""
+        fields = {name: value for name, value in (("label", label), ("tags", tags))
+                  if value is not None}
+        if not fields:
+            return self.get_run(run_id) is not None
+        names = sorted(fields)
+        values = [json_text(fields[n], "The run's tags") if n == "tags" else fields[n]
+                  for n in names]
+        with self._transaction() as db:
+            return bool(db.execute(
+                "UPDATE runs SET " + ", ".join(f"{n} = ?" for n in names) + " WHERE run_id = ?",
+                (*values, run_id)).rowcount)
+
+    def delete_run(self, run_id: str, *, statuses: t.Collection[str]) -> bool:
+        """Remove a run with one of ``statuses`` and all it journaled; False when the run
+        is not there or has another status (checked in the same transaction)."""
+        with self._transaction() as db:
+            row = db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None or row["status"] not in statuses:
+                return False
+            for table in ("log_entries", "actions", "web_inputs", "runs"):
+                db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+        return True
+
+    def log_entries(self, run_id: str, *, limit: int | None = None, offset: int = 0,
                     reverse: bool = False) -> list[dict]:
+        """The run's log entries in order (newest first with ``reverse``), ``limit`` of
+        them from ``offset``."""
         query = ("SELECT time, code, description, details FROM log_entries WHERE run_id = ?"
                  " ORDER BY seq" + (" DESC" if reverse else ""))
         args: tuple = (run_id,)
-        if limit is not None:
-            query += " LIMIT ?"
-            args += (int(limit),)
+        if limit is not None or offset:
+            query += " LIMIT ? OFFSET ?"
+            args += (-1 if limit is None else int(limit), int(offset))
         with self._lock:
             rows = self._db.execute(query, args).fetchall()
         return [dict(row, details=json.loads(row["details"])) for row in rows]
@@ -485,7 +612,7 @@ def _run_from_row(row: sqlite3.Row) -> dict:
     run = dict(row)
     run["tags"] = json.loads(run["tags"])
     run["details"] = json.loads(run["details"])
-    run["collections"] = _loads_or_none(run["collections"])
+    run["collections"] = _loads_or_none(run.get("collections"))
     return run
 
 
@@ -506,19 +633,49 @@ def _create_schema(db: sqlite3.Connection) -> None:
     db.execute("COMMIT")
 
 
-def _add_missing_columns(db: sqlite3.Connection) -> None:
-    """Migrate an older database; checked again under the write lock, as two processes may
-    open it at once."""
-    def missing() -> list[str]:
-        present = {row["name"] for row in db.execute("PRAGMA table_info(runs)")}
-        return [name for name in _ADDED_RUN_COLUMNS if name not in present]
+def _flow_from_row(row: sqlite3.Row) -> dict:
+    flow = dict(row)
+    flow["definition"] = json.loads(flow["definition"])
+    flow["input_schema"] = _loads_or_none(flow["input_schema"])
+    flow["metadata"] = _loads_or_none(flow["metadata"]) or {}
+    return flow
 
-    if not missing():
+
+def _order_clause(orderby: t.Sequence[tuple[str, bool]], fields: dict[str, str],
+                  tiebreak: str) -> str:
+    """`` ORDER BY ...`` from ``(field, descending)`` pairs; a last key makes pages
+    stable. Unknown fields raise EngineError."""
+    terms = []
+    for field, descending in orderby:
+        if field not in fields:
+            raise EngineError(f"Cannot order by {field!r}; choose one of {sorted(fields)}")
+        terms.append(f"{fields[field]} {'DESC' if descending else 'ASC'}")
+    last_descending = orderby[-1][1] if orderby else False
+    terms.append(f"{tiebreak} {'DESC' if last_descending else 'ASC'}")
+    return " ORDER BY " + ", ".join(terms)
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Migrate an older database (columns and indexes added since); checked again under the
+    write lock, as two processes may open it at once."""
+    def missing() -> tuple[list[tuple[str, str]], list[str]]:
+        columns = []
+        for table, added in _ADDED_COLUMNS.items():
+            present = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+            columns.extend((table, name) for name in added if name not in present)
+        indexes = {row[0] for row in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index'")}
+        return columns, [name for name in _ADDED_INDEXES if name not in indexes]
+
+    if missing() == ([], []):
         return
     db.execute("BEGIN IMMEDIATE")
     try:
-        for name in missing():
-            db.execute(f"ALTER TABLE runs ADD COLUMN {name} {_ADDED_RUN_COLUMNS[name]}")
+        columns, indexes = missing()
+        for table, name in columns:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {_ADDED_COLUMNS[table][name]}")
+        for name in indexes:
+            db.execute(_ADDED_INDEXES[name])
     except BaseException:
         db.execute("ROLLBACK")
         raise
