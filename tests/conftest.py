@@ -8,6 +8,7 @@ import pytest
 import responses
 
 from corpus import CORPUS
+from served import CHROMIUM, CHROMIUM_ARGS, Served, browser_available
 
 WATCHASAY_PYTHON = (pathlib.Path(__file__).resolve().parents[1]
                     / "examples" / "watchasay" / ".venv" / "bin" / "python")
@@ -25,6 +26,8 @@ def pytest_sessionstart(session):
         "gladier-tools (pip install -e '.[test]')": importlib.util.find_spec("gladier_tools")
             is not None,
         "sphinx (pip install -e '.[test]')": importlib.util.find_spec("sphinx") is not None,
+        "Chromium and Playwright for the dashboard tests (.ci/run installs them)":
+            browser_available(),
     }
     missing = [what for what, present in required.items() if not present]
     if missing:
@@ -88,3 +91,28 @@ def ap_server():
     server = ActionProviderServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A real ``gladier serve`` process on a temporary database (see tests/served.py)."""
+    server = Served(str(tmp_path / "served.db"), env={"GLADIER_TIME_SCALE": "0.05"})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def browser_page(tmp_path):
+    """A page of a real headless Chromium (Debian's), driven by Playwright."""
+    if not browser_available():
+        pytest.skip("needs Chromium and the playwright package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        page = context.new_page()
+        yield page
+        context.close()
+        browser.close()
