@@ -23,3 +23,13 @@ def test_a_missing_flows_corpus_refuses_the_ci_session_and_only_skips_elsewhere(
     assert result.returncode == returncode, result.stdout + result.stderr
     refusal = f"CI is set, so these must be present: the flows corpus at {missing}"
     assert (refusal in result.stderr) == bool(ci), result.stderr
+
+
+def test_a_missing_chromium_refuses_the_ci_session(tmp_path):
+    env = {**os.environ, "CI": "true", "GLADIER_TEST_CHROMIUM": str(tmp_path / "no-chromium")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         str(TESTS / "test_corpus_index.py")],
+        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
+    assert "Chromium and Playwright for the dashboard tests" in result.stderr

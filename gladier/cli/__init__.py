@@ -14,6 +14,7 @@ from gladier.cli.commands.graph import graph
 from gladier.cli.commands.resume import resume
 from gladier.cli.commands.run import run
 from gladier.cli.commands.runs import runs
+from gladier.cli.commands.serve import serve
 from gladier.cli.commands.validate import validate
 from gladier.cli.errors import EXIT_RUN_FAILED, EXIT_USAGE, GladierGroup
 from gladier.version import __version__
@@ -35,6 +36,7 @@ def cli(debug: bool) -> None:
       gladier runs list
       gladier runs show RUN_ID
       gladier graph flow.json --format svg -o flow.svg --run RUN_ID
+      gladier serve --port 8765
 
     A definition file holds a flow definition ({"StartAt": ..., "States": ...}) or a flow
     document with "definition" and "input_schema" keys. Runs are kept in an SQLite database
@@ -43,7 +45,7 @@ def cli(debug: bool) -> None:
     """
 
 
-for _command in (validate, run, runs, resume, graph):
+for _command in (validate, run, runs, resume, graph, serve):
     cli.add_command(_command)
 
 
