@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 
 import pytest
@@ -511,3 +512,54 @@ def test_run_error_of_a_refused_transfer_quotes_the_refusal_in_full(mapped_engin
         "The action of state 'Move' failed: PERMISSION_DENIED: "
         f"Path '/../x' leaves the root of collection {DST}"
     )
+
+
+def _corrupting_copies(monkeypatch, times):
+    """shutil.copyfile that flips the first byte of its first ``times`` copies: a fault on
+    the wire, as verify_checksum is there to catch."""
+    real = shutil.copyfile
+    left = {"n": times}
+
+    def copyfile(source, destination, **kwargs):
+        result = real(source, destination, **kwargs)
+        if left["n"] > 0:
+            left["n"] -= 1
+            with open(destination, "r+b") as handle:
+                first = handle.read(1)
+                handle.seek(0)
+                handle.write(bytes([first[0] ^ 0xFF]))
+        return result
+
+    monkeypatch.setattr(shutil, "copyfile", copyfile)
+
+
+def test_verify_checksum_copies_a_mismatched_file_again(registry, roots, monkeypatch):
+    src, dst = roots
+    _corrupting_copies(monkeypatch, times=1)
+    body = dict(transfer_body(("/a.txt", "/b.txt")), verify_checksum=True)
+    final = call(registry, "transfer", body)
+    assert final["status"] == "SUCCEEDED", final["details"]
+    assert (dst / "b.txt").read_bytes() == b"hello"
+    assert final["details"]["bytes_checksummed"] == 10  # both copies were checksummed
+
+
+def test_verify_checksum_fails_the_task_when_copies_keep_mismatching(
+        registry, roots, monkeypatch):
+    src, dst = roots
+    (dst / "b.txt").write_text("previous")
+    _corrupting_copies(monkeypatch, times=2)
+    body = dict(transfer_body(("/a.txt", "/b.txt")), verify_checksum=True)
+    final = call(registry, "transfer", body)
+    assert final["status"] == "FAILED"
+    error = final["details"]["fatal_error"]
+    assert error["code"] == "VERIFY_CHECKSUM"
+    assert "/b.txt" in error["description"]
+    assert (dst / "b.txt").read_text() == "previous"  # a bad copy never replaces it
+    assert [p.name for p in dst.iterdir()] == ["b.txt"]  # and no partial file is left
+
+
+def test_without_verify_checksum_nothing_is_checksummed(registry, roots, monkeypatch):
+    _corrupting_copies(monkeypatch, times=1)
+    final = call(registry, "transfer", transfer_body(("/a.txt", "/b.txt")))
+    assert final["status"] == "SUCCEEDED"
+    assert final["details"]["bytes_checksummed"] == 0

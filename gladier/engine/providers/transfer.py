@@ -22,15 +22,14 @@ Transfers and deletes run on a few worker threads, so ``run`` returns at once.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import datetime
 import errno
 import fnmatch
 import getpass
-import grp
 import hashlib
 import logging
 import os
-import pwd
 import shutil
 import stat as stat_module
 import tempfile
@@ -43,6 +42,12 @@ from gladier.engine.providers.actions import ActionTable, ResultStore, bad_reque
 from gladier.engine.providers.base import FAILED, SUCCEEDED, TERMINAL
 from gladier.engine.providers.collection_roots import LocalCollections, PathRefused
 from gladier.engine.timing import now_iso
+
+try:  # POSIX only: elsewhere ls and stat show numeric owners
+    import grp
+    import pwd
+except ImportError:  # pragma: no cover - Windows
+    grp = pwd = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -97,14 +102,13 @@ def _timestamp(seconds: float) -> str:
 
 
 def _owner_names(info: os.stat_result) -> tuple[str | None, str | None]:
-    try:
-        user = pwd.getpwuid(info.st_uid).pw_name
-    except KeyError:
-        user = str(info.st_uid)
-    try:
-        group = grp.getgrgid(info.st_gid).gr_name
-    except KeyError:
-        group = str(info.st_gid)
+    user, group = str(info.st_uid), str(info.st_gid)
+    if pwd is not None:
+        with contextlib.suppress(KeyError):
+            user = pwd.getpwuid(info.st_uid).pw_name
+    if grp is not None:
+        with contextlib.suppress(KeyError):
+            group = grp.getgrgid(info.st_gid).gr_name
     return user, group
 
 
@@ -169,7 +173,7 @@ def _files_differ(source: str, destination: str, sync_level: t.Any) -> bool:
 
 
 def _checksum(path: str) -> str:
-    digest = hashlib.md5()
+    digest = hashlib.md5(usedforsecurity=False)  # a content checksum; FIPS hosts allow it
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
@@ -591,6 +595,8 @@ class TransferActionProvider:
             os.close(fd)
             try:
                 shutil.copyfile(source, partial)
+                if task["verify_checksum"]:
+                    self._verify_copy(task, source, partial, destination)
                 shutil.copymode(source, partial)
                 if task["preserve_timestamp"]:
                     shutil.copystat(source, partial)
@@ -603,8 +609,25 @@ class TransferActionProvider:
         size = os.path.getsize(destination)
         task["files_transferred"] += 1
         task["bytes_transferred"] += size
-        if task["verify_checksum"]:
-            task["bytes_checksummed"] += size
+
+    def _verify_copy(self, task: dict, source: str, partial: str, destination: str) -> None:
+        """Compare the copy's checksum with the source's, as Globus Transfer does with
+        ``verify_checksum``: a mismatch is copied once more, then fails the task
+        (VERIFY_CHECKSUM), and a copy that does not match never replaces the destination."""
+        for attempt in range(2):
+            if attempt:
+                shutil.copyfile(source, partial)
+            expected, written = _checksum(source), _checksum(partial)
+            task["bytes_checksummed"] += os.path.getsize(partial)
+            if expected == written:
+                return
+            log.warning("checksum mismatch copying %s to %s (md5 %s, copy %s)",
+                        source, destination, expected, written)
+        raise TransferFailed(
+            "VERIFY_CHECKSUM",
+            f"Checksum verification failed for '{destination}': md5 of the source is "
+            f"{expected}, of the copy {written}",
+        )
 
     def _delete(self, action_id: str, job: _Job, task: dict) -> None:
         recursive = bool(job.body.get("recursive", False))
