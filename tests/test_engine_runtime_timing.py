@@ -33,3 +33,29 @@ def test_time_scale_must_be_positive():
     assert time_scale_from_env(0.5) == 0.5
     with pytest.raises(EngineError):
         time_scale_from_env(0)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2030-01-02T03:04:05.123456789Z", datetime.datetime(2030, 1, 2, 3, 4, 5, 123456,
+                                                         tzinfo=datetime.timezone.utc)),
+    ("2030-01-02t03:04:05.5-02:30", datetime.datetime(2030, 1, 2, 5, 34, 5, 500000,
+                                                      tzinfo=datetime.timezone.utc)),
+    ("2030-01-02T03:04:05-00:00", datetime.datetime(2030, 1, 2, 3, 4, 5,
+                                                    tzinfo=datetime.timezone.utc)),
+])
+def test_rfc_3339_fractions_and_offsets(text, expected):
+    assert parse_timestamp(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    # ISO 8601 forms that are not RFC 3339 date-times: Python 3.11's fromisoformat takes
+    # them, 3.10's does not, so relying on it gave different answers per Python
+    "20300102T030405Z", "2030-01-02T03:04Z", "2030-01-02T03", "2030-W01-2T03:04:05Z",
+    "2030-01-02T03:04:05+0100", "2030-01-02 03:04:05Z",
+    # dates and times out of range
+    "2030-13-02T03:04:05Z", "2030-02-30T03:04:05Z", "2030-01-02T24:00:00Z",
+    "2030-01-02T03:04:60Z", "2030-01-02T03:04:05+24:00", "2030-01-02", "03:04:05Z", "",
+])
+def test_anything_but_an_rfc_3339_date_time_is_refused(text):
+    with pytest.raises(ValueError):
+        parse_timestamp(text)

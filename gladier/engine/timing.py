@@ -54,27 +54,43 @@ def now_iso() -> str:
     return to_iso(utc_now())
 
 
+#: RFC 3339 ``date-time``: full date, ``T``, full time, optional fraction, then ``Z`` or an
+#: offset (left out, the time is taken as UTC). Nothing else of ISO 8601 (week dates,
+#: ``20300102T0304``, hours without minutes), which ``datetime.fromisoformat`` accepts from
+#: Python 3.11 on but not on 3.10.
+_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
+                      r"(?:([Zz])|([+-])(\d{2}):(\d{2}))?")
+
+
 def parse_timestamp(text: str) -> datetime.datetime:
     """Parse an RFC 3339 date-time (``Z`` or an offset; naive means UTC; digits past the
-    microseconds are dropped). The one parser of Wait timestamps, Choice comparisons and
-    the validator, so they agree on what a timestamp is.
+    microseconds are dropped), the same way on every Python. The one parser of Wait
+    timestamps, Choice comparisons, the validator and run documents, so they agree on what
+    a timestamp is.
 
     Raises ValueError on anything else (a date without a time among them), for the caller
     to turn into a flow error.
     """
     if not isinstance(text, str):
         raise ValueError(f"{text!r} is not a timestamp string")
-    if "T" not in text.upper():
-        raise ValueError(f"{text!r} is not a date-time: RFC 3339 needs a date, 'T' and a "
-                         "time of day")
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    value = re.sub(r"(\.\d{6})\d+", r"\1", value)  # Python keeps microseconds only
-    moment = datetime.datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment
+    match = _RFC3339.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not an RFC 3339 date-time (like "
+                         "2030-01-02T03:04:05Z: a date, 'T', a time of day and an offset)")
+    year, month, day, hour, minute, second = (int(part) for part in match.group(1, 2, 3, 4, 5, 6))
+    fraction, _zulu, sign, offset_hours, offset_minutes = match.group(7, 8, 9, 10, 11)
+    zone = datetime.timezone.utc
+    if sign:
+        if int(offset_hours) > 23 or int(offset_minutes) > 59:
+            raise ValueError(f"{text!r} has an offset out of range")
+        offset = datetime.timedelta(hours=int(offset_hours), minutes=int(offset_minutes))
+        zone = datetime.timezone(-offset if sign == "-" else offset)
+    microsecond = int((fraction or "0")[:6].ljust(6, "0"))
+    try:  # out-of-range fields (month 13, second 60) are refused here
+        return datetime.datetime(year, month, day, hour, minute, second, microsecond,
+                                 tzinfo=zone)
+    except ValueError as error:
+        raise ValueError(f"{text!r} is not a valid date-time: {error}") from None
 
 
 def next_poll_interval(previous: float | None, *, first: float, cap: float) -> float:

@@ -10,6 +10,8 @@ import dataclasses
 import datetime
 import typing as t
 
+from gladier.engine.timing import parse_timestamp
+
 #: What a state did in a run.
 SUCCEEDED = "succeeded"
 FAILED = "failed"
@@ -189,14 +191,11 @@ def statuses_from_logs(entries: t.Iterable[dict], *,
 
 
 def parse_time(value: t.Any) -> datetime.datetime | None:
-    """An ISO 8601 time from a document, timezone-aware (UTC when none is given)."""
-    if not isinstance(value, str) or not value:
-        return None
+    """An RFC 3339 time from a document, timezone-aware (UTC when none is given), or None."""
     try:
-        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_timestamp(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc)
 
 
 def utc_now() -> datetime.datetime:
