@@ -37,9 +37,10 @@ from gladier.engine.runner import Run, RunDriver, log_entry
 from gladier.engine.scheduler import Scheduler
 from gladier.engine.store import Store
 from gladier.engine.timing import (MAX_POLL_INTERVAL, now_iso, parse_timestamp,
-                                   time_scale_from_env)
+                                   time_scale_from_env, to_iso)
 from gladier.exc import (EngineError, FlowInputError, NotInDatabase, NotJSONData, RunNotEnded,
                          WebInputError)
+from gladier.home import gladier_home
 from gladier.managers.base import TERMINAL_STATUSES, shorten_label
 
 log = logging.getLogger(__name__)
@@ -98,9 +99,8 @@ def _is_zombie(pid: int) -> bool:
 
 
 def default_db_path() -> str:
-    """``GLADIER_DB``, else ``~/.gladier/local.db``."""
-    return os.environ.get("GLADIER_DB") or os.path.join(
-        os.path.expanduser("~"), ".gladier", "local.db")
+    """``GLADIER_DB``, else ``local.db`` in ``$GLADIER_HOME`` (default ``~/.gladier``)."""
+    return os.environ.get("GLADIER_DB") or str(gladier_home() / "local.db")
 
 
 def local_identity() -> dict:

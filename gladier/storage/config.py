@@ -1,6 +1,6 @@
 """The config file: one section per client class, holding flow and function ids.
 
-``~/.gladier/<client_id>.cfg`` by default. A section holds ``flow_id``, ``flow_checksum``,
+``<client_id>.cfg`` in ``$GLADIER_HOME`` (default ``~/.gladier``) by default. A section holds ``flow_id``, ``flow_checksum``,
 ``<fn>_function_id``, ``<fn>_function_checksum`` and any flow input key the user wants to
 override. Nothing is written until a value is stored.
 
@@ -16,14 +16,12 @@ import pathlib
 
 from gladier.exc import ConfigException
 from gladier.flowgen.naming import snake_case
+from gladier.home import gladier_home
 from gladier.storage.files import write_private_text
 
-CONFIG_DIR = "~/.gladier"
-
-
 def default_config_path(client_id: str) -> pathlib.Path:
-    """``~/.gladier/<client_id>.cfg``, with ``~`` resolved at call time (HOME is respected)."""
-    return pathlib.Path(os.path.expanduser(CONFIG_DIR)) / f"{client_id}.cfg"
+    """``<client_id>.cfg`` in :func:`~gladier.home.gladier_home`, resolved at call time."""
+    return gladier_home() / f"{client_id}.cfg"
 
 
 def section_name(class_name: str) -> str:
