@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import datetime
 import getpass
 import hashlib
 import json
@@ -372,6 +373,10 @@ class LocalEngine:
         return [_run_document(row) for row in self._store.page_runs(
             limit=limit, offset=offset, **filters)]
 
+    def count_runs(self, **filters: t.Any) -> int:
+        """How many runs :meth:`page_runs` would give with these filters and no limit."""
+        return self._store.count_runs(**filters)
+
     def update_run(self, run_id: str, *, label: str | None = None,
                    tags: list[str] | None = None) -> dict:
         """Give a run a new label and/or tags (ended runs too), as PUT /runs/{id} does."""
@@ -402,6 +407,14 @@ class LocalEngine:
         if row["status"] in (ACTIVE, INACTIVE):
             self._adopt(row)
         return self.get_run(run_id)
+
+    def prune_runs(self, older_than: datetime.timedelta, *, dry_run: bool = False
+                   ) -> list[str]:
+        """Delete runs that ended (SUCCEEDED or FAILED) more than ``older_than`` ago, with
+        their logs; the ids of the runs deleted (with ``dry_run``, that would be)."""
+        before = to_iso(datetime.datetime.now(datetime.timezone.utc) - older_than)
+        return self._store.prune_runs(completed_before=before, dry_run=dry_run,
+                                      statuses=sorted(TERMINAL_STATUSES))
 
     def cancel_run(self, run_id: str) -> dict:
         """Stop a run (status FAILED, code FlowCanceled) and cancel its running action."""

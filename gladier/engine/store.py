@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS runs (
     collections TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status);
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs(start_time);
 CREATE TABLE IF NOT EXISTS log_entries (
     run_id TEXT NOT NULL REFERENCES runs(run_id),
     seq INTEGER NOT NULL,
@@ -92,6 +93,8 @@ CREATE INDEX IF NOT EXISTS web_inputs_by_run ON web_inputs(run_id);
 #: A run row with its flow's title and last update, as run documents show them.
 _SELECT_RUNS = ("SELECT runs.*, flows.title AS flow_title, flows.updated_at AS flow_last_updated"
                 " FROM runs LEFT JOIN flows ON flows.flow_id = runs.flow_id")
+#: The tables holding a run's rows, children first.
+_RUN_TABLES = ("log_entries", "actions", "web_inputs", "runs")
 #: Run columns a transition may change.
 _RUN_FIELDS = frozenset({"status", "completion_time", "details", "state_name", "data",
                          "wake_at", "driver"})
@@ -426,31 +429,23 @@ class Store:
         service's GET /runs. ``labels`` and ``flow_titles`` match substrings (any case);
         a time range is ``(from, before)``, either end open; ``orderby`` is
         ``(field, descending)`` pairs of :data:`RUN_ORDER_FIELDS` (default newest first)."""
-        clauses, args = [], []
-        for column, wanted in (("runs.status", statuses), ("runs.flow_id", flow_ids)):
-            if wanted:
-                clauses.append(f"{column} IN (" + ", ".join("?" * len(wanted)) + ")")
-                args.extend(wanted)
-        for column, wanted in (("runs.label", labels), ("flows.title", flow_titles)):
-            if wanted:
-                clauses.append("(" + " OR ".join(
-                    f"instr(lower(COALESCE({column}, '')), ?) > 0" for _ in wanted) + ")")
-                args.extend(text.lower() for text in wanted)
-        for column, (since, before) in (("runs.start_time", start_time),
-                                        ("runs.completion_time", completion_time)):
-            if since is not None:
-                clauses.append(f"{column} >= ?")
-                args.append(since)
-            if before is not None:
-                clauses.append(f"{column} < ?")
-                args.append(before)
-        query = _SELECT_RUN_DOCUMENTS + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        where, args = _run_where(statuses=statuses, flow_ids=flow_ids, labels=labels,
+                                 flow_titles=flow_titles, start_time=start_time,
+                                 completion_time=completion_time)
+        query = _SELECT_RUN_DOCUMENTS + where
         query += _order_clause(orderby or [("start_time", True)], RUN_ORDER_FIELDS,
                                "runs.run_id")
         with self._lock:
             rows = self._db.execute(query + " LIMIT ? OFFSET ?",
                                     (*args, int(limit), int(offset))).fetchall()
         return [_run_from_row(row) for row in rows]
+
+    def count_runs(self, **filters: t.Any) -> int:
+        """How many runs :meth:`page_runs` would give with these filters and no limit."""
+        where, args = _run_where(**filters)
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM runs LEFT JOIN flows ON "
+                                    "flows.flow_id = runs.flow_id" + where, args).fetchone()[0]
 
     def set_run_metadata(self, run_id: str, *, label: t.Any = None,
                          tags: list[str] | None = None) -> bool:
@@ -475,9 +470,27 @@ class Store:
             row = db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             if row is None or row["status"] not in statuses:
                 return False
-            for table in ("log_entries", "actions", "web_inputs", "runs"):
+            for table in _RUN_TABLES:
                 db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
         return True
+
+    def prune_runs(self, *, completed_before: str, statuses: t.Collection[str],
+                   dry_run: bool = False) -> list[str]:
+        """Delete the runs of these (final) statuses completed before the ISO time, with
+        their log entries, actions and web inputs; the ids of the runs deleted (or that
+        would be, with ``dry_run``)."""
+        marks = ", ".join("?" * len(statuses))
+        select = (f"SELECT run_id FROM runs WHERE status IN ({marks}) AND completion_time "
+                  "IS NOT NULL AND completion_time < ?")
+        args = (*statuses, completed_before)
+        if dry_run:
+            with self._lock:
+                return [row[0] for row in self._db.execute(select, args).fetchall()]
+        with self._transaction() as db:
+            run_ids = [row[0] for row in db.execute(select, args).fetchall()]
+            for table in _RUN_TABLES:
+                db.execute(f"DELETE FROM {table} WHERE run_id IN ({select})", args)
+        return run_ids
 
     def log_entries(self, run_id: str, *, limit: int | None = None, offset: int = 0,
                     reverse: bool = False) -> list[dict]:
@@ -606,6 +619,34 @@ def _web_input_from_row(row: sqlite3.Row) -> dict:
     return {"document": document, "values": json.loads(row["option_values"]),
             "run_id": row["run_id"], "state_name": row["state_name"],
             "response": _loads_or_none(row["response"])}
+
+
+def _run_where(*, statuses: t.Sequence[str] = (), flow_ids: t.Sequence[str] = (),
+               labels: t.Sequence[str] = (), flow_titles: t.Sequence[str] = (),
+               start_time: tuple[str | None, str | None] = (None, None),
+               completion_time: tuple[str | None, str | None] = (None, None)
+               ) -> tuple[str, list]:
+    """The WHERE clause (over runs joined with flows) of the run filters, and its arguments."""
+    clauses: list[str] = []
+    args: list = []
+    for column, wanted in (("runs.status", statuses), ("runs.flow_id", flow_ids)):
+        if wanted:
+            clauses.append(f"{column} IN (" + ", ".join("?" * len(wanted)) + ")")
+            args.extend(wanted)
+    for column, wanted in (("runs.label", labels), ("flows.title", flow_titles)):
+        if wanted:
+            clauses.append("(" + " OR ".join(
+                f"instr(lower(COALESCE({column}, '')), ?) > 0" for _ in wanted) + ")")
+            args.extend(text.lower() for text in wanted)
+    for column, (since, before) in (("runs.start_time", start_time),
+                                    ("runs.completion_time", completion_time)):
+        if since is not None:
+            clauses.append(f"{column} >= ?")
+            args.append(since)
+        if before is not None:
+            clauses.append(f"{column} < ?")
+            args.append(before)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
 def _run_from_row(row: sqlite3.Row) -> dict:
