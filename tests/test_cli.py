@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from gladier.cli import cli, main
+from gladier.engine import LocalEngine
 from gladier.ui import graph
 from sample_flows import CHOICE_FLOW, napping_for
 
@@ -262,6 +263,7 @@ def test_runs_show_of_a_waiting_run_lists_its_states_in_order(files):
 
 
 def test_unknown_run_is_one_line_and_a_hint(files):
+    LocalEngine(files["db"]).close()
     result = gladier("runs", "show", "no-such-run", "--db", files["db"])
     assert result.exit_code == 1
     assert result.stdout == ""
@@ -285,7 +287,8 @@ def test_a_bad_time_scale_gets_a_hint_about_the_time_scale(files, monkeypatch):
 
 def test_an_unopenable_database_gets_a_hint_about_the_database_path(files):
     not_a_dir = files["flow"]
-    result = gladier("runs", "list", "--db", f"{not_a_dir}/runs.db")
+    result = gladier("run", files["flow"], "--input", files["big"], "--db",
+                     f"{not_a_dir}/runs.db")
     assert result.exit_code == 1
     error, hint = result.stderr.splitlines()
     assert error.startswith(f"Error: Cannot open the engine database '{not_a_dir}/runs.db': ")
@@ -309,6 +312,7 @@ def test_responding_to_a_finished_run_hints_at_where_the_run_is(files):
 def test_debug_shows_the_traceback_instead_of_one_line(files):
     from gladier.exc import EngineError
 
+    LocalEngine(files["db"]).close()
     with pytest.raises(EngineError, match="No run with id 'nope'"):
         gladier("--debug", "runs", "show", "nope", "--db", files["db"])
 

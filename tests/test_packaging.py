@@ -16,6 +16,8 @@ from packaging.requirements import Requirement
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 #: Imported only where it is already there: JupyterRenderer runs inside a notebook kernel.
 ONLY_WHERE_PRESENT = {"IPython"}
+#: Files whose imports an extra declares: ``pip install 'gladier[serve]'``.
+EXTRA_OF_SUBPACKAGE = {"gladier/serve/": "serve", "gladier/cli/commands/serve.py": "serve"}
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +61,9 @@ def test_building_the_wheel_gives_no_setuptools_warnings(wheel):
     assert not warnings, "\n".join(warnings)
 
 
-def _third_party_imports() -> dict[str, str]:
-    """Top-level module -> a file importing it, over every module of the package."""
-    found: dict[str, str] = {}
+def _third_party_imports() -> set[tuple[str, str]]:
+    """(top-level module, file importing it), over every module of the package."""
+    found: set[tuple[str, str]] = set()
     for path in sorted((ROOT / "gladier").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
@@ -73,21 +75,31 @@ def _third_party_imports() -> dict[str, str]:
             for name in names:
                 top = name.split(".")[0]
                 if top not in sys.stdlib_module_names and top != "gladier":
-                    found.setdefault(top, str(path.relative_to(ROOT)))
+                    found.add((top, str(path.relative_to(ROOT))))
     return found
 
 
+def _declared(extra: str | None) -> set[str]:
+    """The distributions gladier requires (with ``extra``: that extra adds them too)."""
+    names = set()
+    for text in importlib.metadata.requires("gladier") or []:
+        requirement = Requirement(text)
+        if requirement.marker is None or (
+                extra and requirement.marker.evaluate({"extra": extra})):
+            names.add(requirement.name.lower().replace("_", "-"))
+    return names
+
+
 def test_every_package_the_code_imports_is_a_declared_dependency():
-    declared = {Requirement(text).name.lower().replace("_", "-")
-                for text in importlib.metadata.requires("gladier") or []
-                if "extra ==" not in text}
     providers = importlib.metadata.packages_distributions()
     missing = {}
-    for module, where in _third_party_imports().items():
+    for (module, where) in _third_party_imports():
         if module in ONLY_WHERE_PRESENT:
             continue
+        extra = next((name for prefix, name in EXTRA_OF_SUBPACKAGE.items()
+                      if where.startswith(prefix)), None)
         distributions = {d.lower().replace("_", "-") for d in providers.get(module, [module])}
-        if not distributions & declared:
+        if not distributions & _declared(extra):
             missing[module] = where
     assert not missing, f"imported but not declared in pyproject.toml: {missing}"
 

@@ -24,8 +24,8 @@ __all__ = ["EXIT_RUN_FAILED", "EXIT_USAGE", "cli", "main"]
 
 @click.group(cls=GladierGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gladier")
-@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors "
-                                            "(also GLADIER_DEBUG=1).")
+@click.option("--debug", is_flag=True, envvar="GLADIER_DEBUG", show_envvar=True,
+              help="Show full tracebacks instead of one-line errors.")
 def cli(debug: bool) -> None:
     """Run Globus Flows definitions on your own machine with gladier's embedded engine.
 
@@ -39,9 +39,15 @@ def cli(debug: bool) -> None:
       gladier serve --port 8765
 
     A definition file holds a flow definition ({"StartAt": ..., "States": ...}) or a flow
-    document with "definition" and "input_schema" keys. Runs are kept in an SQLite database
-    (--db, default $GLADIER_DB or ~/.gladier/local.db), so they can be inspected and resumed
-    later. Exit status: 0 success, 1 a run did not succeed, 2 usage or validation error.
+    document with "definition" and "input_schema" keys; '-' reads it from standard input.
+    Runs are kept in an SQLite database (--db, default $GLADIER_DB, else local.db in
+    $GLADIER_HOME, default ~/.gladier), so they can be inspected and resumed later.
+
+    \b
+    Exit status:
+      0  success
+      1  a run did not succeed, or a run or database was not found
+      2  usage error, invalid definition or invalid input
     """
 
 

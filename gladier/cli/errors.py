@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import typing as t
 
 import click
@@ -41,6 +40,8 @@ class GladierGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:  # the reader went away (| head): click ends quietly, status 1
+            raise
         except GladierException as error:
             if _debugging(ctx):
                 raise
@@ -57,8 +58,7 @@ class GladierGroup(click.Group):
 
 
 def _debugging(ctx: click.Context) -> bool:
-    root = ctx.find_root()
-    return bool(root.params.get("debug")) or os.environ.get("GLADIER_DEBUG", "") not in ("", "0")
+    return bool(ctx.find_root().params.get("debug"))
 
 
 def _report(error: GladierException) -> None:

@@ -4,27 +4,41 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import typing as t
 
 import click
 
-from gladier.exc import ConfigException
+from gladier.exc import ConfigException, EngineError
+
+
+#: The file argument that means standard input (or, for an output file, standard output).
+STDIO = "-"
 
 
 def read_json(path: str, what: str) -> t.Any:
+    """JSON from a file, or from standard input when ``path`` is ``-`` (once a command)."""
+    shown = "standard input" if path == STDIO else f"file {path}"
     try:
+        if path == STDIO:
+            meta = click.get_current_context().meta
+            if meta.get("gladier.stdin_read"):
+                raise ConfigException(f"{what} cannot also come from standard input ('-'): "
+                                      f"{meta['gladier.stdin_read']} was read from it")
+            meta["gladier.stdin_read"] = what
+            return json.load(getattr(sys.stdin, "buffer", sys.stdin))
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
     except OSError as error:
-        raise ConfigException(f"cannot read {what} file {path}: {error.strerror}") from error
+        raise ConfigException(f"cannot read {what} {shown}: {error.strerror}") from error
     except UnicodeDecodeError as error:
         raise ConfigException(
-            f"{what} file {path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} "
+            f"{what} {shown} is not UTF-8 text (byte 0x{error.object[error.start]:02x} "
             f"at offset {error.start})",
             hint=f"JSON files must be UTF-8: convert it, e.g. 'iconv -f latin1 -t utf-8 {path}'",
         ) from error
     except json.JSONDecodeError as error:
-        raise ConfigException(f"{what} file {path} is not valid JSON: {error.msg} "
+        raise ConfigException(f"{what} {shown} is not valid JSON: {error.msg} "
                               f"(line {error.lineno}, column {error.colno})") from error
 
 
@@ -32,7 +46,8 @@ def load_definition(path: str, schema_path: str | None) -> tuple[dict, dict | No
     """The definition and input schema from DEF.json (a definition or a flow document)."""
     document = read_json(path, "definition")
     if not isinstance(document, dict):
-        raise ConfigException(f"definition file {path} holds a JSON {type(document).__name__}, "
+        where = "standard input" if path == STDIO else f"file {path}"
+        raise ConfigException(f"definition {where} holds a JSON {type(document).__name__}, "
                               "not an object with StartAt and States")
     schema = None
     if "States" not in document and isinstance(document.get("definition"), dict):
@@ -44,7 +59,8 @@ def load_definition(path: str, schema_path: str | None) -> tuple[dict, dict | No
 
 
 def load_input(value: str | None) -> dict:
-    """Run input from a file name, or inline JSON text starting with '{' (or '[')."""
+    """Run input from a file name, ``-`` (standard input), or inline JSON text starting
+    with '{' (or '[')."""
     if value is None:
         return {}
     if value.lstrip().startswith(("{", "[")) and not os.path.exists(value):
@@ -62,10 +78,41 @@ def load_input(value: str | None) -> dict:
 
 def open_engine(db: str | None, *, collections: dict | None = None,
                 tokens: dict | None = None) -> t.Any:
+    """The engine on ``db`` (or the default database), creating the database if needed."""
     from gladier.engine.engine import LocalEngine
 
     engine = LocalEngine(db, collections=collections, tokens=tokens)
     click.get_current_context().call_on_close(engine.close)
+    return engine
+
+
+def existing_engine(db: str | None, *, collections: dict | None = None,
+                    tokens: dict | None = None) -> t.Any:
+    """The engine on a database that exists, for commands that only read or change runs
+    (never create a database). None when the default database does not exist yet (no
+    runs); a database named by --db or GLADIER_DB that does not exist is an error."""
+    from gladier.engine.engine import default_db_path
+
+    path = db or default_db_path()
+    if path != ":memory:" and not os.path.exists(path):
+        if db is None:
+            return None
+        raise EngineError(f"No engine database at '{path}'",
+                          hint="check --db PATH (or GLADIER_DB); 'gladier run' creates the "
+                               "database on its first run")
+    return open_engine(db, collections=collections, tokens=tokens)
+
+
+def engine_with_run(db: str | None, run_id: str, **options: t.Any) -> t.Any:
+    """The engine on an existing database, for a command about one run."""
+    engine = existing_engine(db, **options)
+    if engine is None:
+        from gladier.engine.engine import default_db_path
+
+        raise EngineError(f"No run with id '{run_id}': there is no engine database at "
+                          f"'{default_db_path()}' yet",
+                          hint="runs are kept in the database of the command that started "
+                               "them: give it with --db PATH (or GLADIER_DB)")
     return engine
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gladier.cli.errors import EXIT_RUN_FAILED
-from gladier.cli.helpers import echo_json, open_engine, quietly
+from gladier.cli.helpers import echo_json, existing_engine, quietly
 from gladier.cli.options import (
     collections_option,
     db_option,
@@ -33,9 +33,10 @@ def resume(as_json: bool, db: str | None, collections: dict | None, tokens: dict
     """
     from gladier.ui.progress import failure_reason, follow
 
-    engine = open_engine(db, collections=collections, tokens=tokens)
-    finals = [follow(engine, run_id, renderer=quietly, timeout=timeout)
-              for run_id in engine.resume()]
+    engine = existing_engine(db, collections=collections, tokens=tokens)
+    finals = [] if engine is None else [follow(engine, run_id, renderer=quietly,
+                                               timeout=timeout)
+                                        for run_id in engine.resume()]
     if as_json:
         echo_json(finals)
     elif not finals:

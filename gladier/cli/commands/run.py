@@ -9,6 +9,7 @@ import click
 
 from gladier.cli.errors import EXIT_RUN_FAILED
 from gladier.cli.helpers import (
+    STDIO,
     db_hint,
     echo_json,
     load_definition,
@@ -28,10 +29,12 @@ from gladier.exc import EngineError
 
 
 @click.command()
-@click.argument("definition_file", metavar="DEF.json", type=click.Path(dir_okay=False))
+@click.argument("definition_file", metavar="DEF.json", type=click.Path(dir_okay=False,
+                                                                       allow_dash=True))
 @click.option("--input", "input_value", metavar="IN.json",
-              help="Run input: a JSON file, or inline JSON text starting with '{' (default {}).")
-@click.option("--schema", "schema_file", type=click.Path(dir_okay=False),
+              help="Run input: a JSON file, '-' (standard input), or inline JSON text "
+                   "starting with '{' (default {}).")
+@click.option("--schema", "schema_file", type=click.Path(dir_okay=False, allow_dash=True),
               help="Input schema the run input must satisfy.")
 @click.option("--label", help="Label of the run (a longer one is cut to 64 characters, "
                                "ending in '..', as on Globus).")
@@ -46,7 +49,8 @@ from gladier.exc import EngineError
 def run(definition_file: str, input_value: str | None, schema_file: str | None,
         label: str | None, tags: tuple[str, ...], watch: bool, as_json: bool, db: str | None,
         collections: dict | None, tokens: dict | None, timeout: float | None) -> None:
-    """Run a flow on the embedded engine and wait for it to end.
+    """Run a flow on the embedded engine and wait for it to end ('-' reads DEF.json from
+    standard input).
 
     Prints a summary and the run's output; with --json, only the final run document (progress
     from --watch then goes to stderr). Waiting also stops when the run needs a person
@@ -58,7 +62,8 @@ def run(definition_file: str, input_value: str | None, schema_file: str | None,
     definition, schema = load_definition(definition_file, schema_file)
     body = load_input(input_value)
     engine = open_engine(db, collections=collections, tokens=tokens)
-    title = os.path.splitext(os.path.basename(definition_file))[0]
+    title = (None if definition_file == STDIO
+             else os.path.splitext(os.path.basename(definition_file))[0])
     flow = engine.create_flow(definition, title=title, input_schema=schema)
     started = engine.run_flow(flow["id"], body, label=label, tags=list(tags) or None)
     run_id = started["run_id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import threading
 import time
@@ -10,8 +11,17 @@ import typing as t
 import click
 
 from gladier.cli.errors import EXIT_RUN_FAILED, EXIT_USAGE
-from gladier.cli.helpers import db_hint, echo_json, open_engine, print_outcome, quietly
+from gladier.cli.helpers import (
+    db_hint,
+    echo_json,
+    engine_with_run,
+    existing_engine,
+    print_outcome,
+    quietly,
+)
 from gladier.cli.options import (
+    Duration,
+    Since,
     collections_option,
     db_option,
     json_option,
@@ -26,29 +36,62 @@ def runs() -> None:
     """Inspect the runs stored in the embedded engine's database."""
 
 
+#: Runs shown by 'gladier runs list' unless --limit says otherwise.
+PAGE_SIZE = 25
+_STATUSES = ["ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED", "ENDED"]
+
+
 @runs.command("list")
 @click.option("--status", "statuses", multiple=True,
-              type=click.Choice(["ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED", "ENDED"],
-                                case_sensitive=False),
+              type=click.Choice(_STATUSES, case_sensitive=False),
               help="Only runs with this status (repeatable).")
+@click.option("--since", type=Since(),
+              help="Only runs started since then: an RFC 3339 date-time, a date "
+                   "(YYYY-MM-DD, UTC) or a duration ago (12h, 7d).")
+@click.option("--flow", metavar="FLOW",
+              help="Only runs of this flow: its id, or (part of) its title.")
+@click.option("--limit", type=click.IntRange(min=1), default=PAGE_SIZE, show_default=True,
+              help="Show at most this many runs, the newest.")
 @json_option
 @db_option
-def list_runs(statuses: tuple[str, ...], as_json: bool, db: str | None) -> None:
-    """List runs, newest first: id, status, start time, flow and label."""
-    engine = open_engine(db)
-    wanted = {status.upper() for status in statuses}
-    found = [run for run in engine.list_runs() if not wanted or run.get("status") in wanted]
-    found.sort(key=lambda run: str(run.get("start_time") or ""), reverse=True)
+def list_runs(statuses: tuple[str, ...], since: datetime.datetime | None, flow: str | None,
+              limit: int, as_json: bool, db: str | None) -> None:
+    """List the newest runs first: id, status, start time, flow and label.
+
+    Shows one page (--limit runs); a note on stderr says how many more match. With --json,
+    a JSON list of the run documents of the page.
+    """
+    engine = existing_engine(db)
+    found, total = ([], 0) if engine is None else _page(engine, limit, statuses, since, flow)
     if as_json:
         echo_json(found)
-        return
-    if not found:
+    elif not found:
         click.echo("no runs")
-        return
-    for run in found:
-        click.echo(f"{run.get('run_id')}  {run.get('status', '?'):<9}  "
-                   f"{run.get('start_time') or '':<32}  {run.get('flow_title') or ''}"
-                   + (f"  [{run['label']}]" if run.get("label") else ""))
+    else:
+        for run in found:
+            click.echo(f"{run.get('run_id')}  {run.get('status', '?'):<9}  "
+                       f"{run.get('start_time') or '':<32}  {run.get('flow_title') or ''}"
+                       + (f"  [{run['label']}]" if run.get("label") else ""))
+    if total > len(found):
+        click.echo(f"{total - len(found)} more run(s) match: --limit {total} shows them all; "
+                   "--since, --status and --flow narrow the list", err=True)
+
+
+def _page(engine: t.Any, limit: int, statuses: tuple[str, ...],
+          since: datetime.datetime | None, flow: str | None) -> tuple[list[dict], int]:
+    """The newest runs that match, and how many match in all. ``flow``: a flow's id, else
+    (part of) its title."""
+    from gladier.engine.timing import to_iso
+    from gladier.exc import NotInDatabase
+
+    filters: dict[str, t.Any] = {"statuses": [status.upper() for status in statuses],
+                                 "start_time": (None if since is None else to_iso(since), None)}
+    if flow is not None:
+        try:
+            filters["flow_ids"] = [engine.get_flow(flow)["id"]]
+        except NotInDatabase:
+            filters["flow_titles"] = [flow]
+    return engine.page_runs(limit=limit, **filters), engine.count_runs(**filters)
 
 
 @runs.command("show", short_help="Summarize a run: status, states, output or error.")
@@ -63,7 +106,7 @@ def show_run(run_id: str, as_json: bool, db: str | None) -> None:
     from gladier.ui.progress import failure_reason
     from gladier.ui.steps import RunProgress
 
-    engine = open_engine(db)
+    engine = engine_with_run(db, run_id)
     run = engine.get_run(run_id)
     if as_json:
         echo_json(run)
@@ -101,7 +144,7 @@ def show_run(run_id: str, as_json: bool, db: str | None) -> None:
 @db_option
 def run_logs(run_id: str, limit: int | None, as_json: bool, db: str | None) -> None:
     """Print a run's log entries, oldest first (--json: a JSON list of the entries)."""
-    engine = open_engine(db)
+    engine = engine_with_run(db, run_id)
     entries = engine.get_run_logs(run_id, limit=limit).get("entries", [])
     if as_json:
         echo_json(entries)
@@ -116,13 +159,56 @@ def run_logs(run_id: str, limit: int | None, as_json: bool, db: str | None) -> N
 @json_option
 @db_option
 def cancel(run_id: str, as_json: bool, db: str | None) -> None:
-    """Cancel a run that has not ended (it ends FAILED with code FlowCanceled)."""
-    engine = open_engine(db)
-    run = engine.cancel_run(run_id)
+    """Cancel a run that has not ended (it ends FAILED with code FlowCanceled).
+
+    Exit status 1 when the run had already ended: there was nothing to cancel.
+    """
+    from gladier.managers.base import TERMINAL_STATUSES
+
+    engine = engine_with_run(db, run_id)
+    ended = engine.get_run(run_id).get("status") in TERMINAL_STATUSES
+    run = engine.get_run(run_id) if ended else engine.cancel_run(run_id)
     if as_json:
         echo_json(run)
     else:
         click.echo(f"run {run.get('run_id')} {run.get('status')}")
+    if ended:
+        click.echo(f"Error: run {run_id} had already ended ({run.get('status')}); nothing "
+                   "was cancelled", err=True)
+        click.get_current_context().exit(EXIT_RUN_FAILED)
+
+
+@runs.command("prune", short_help="Delete runs that ended long ago.")
+@click.option("--older-than", type=Duration(), envvar="GLADIER_RUN_RETENTION",
+              show_envvar=True, required=True,
+              help="Delete runs that ended (SUCCEEDED or FAILED) longer ago than this, "
+                   "e.g. 90d (the Globus service keeps run records 90 days).")
+@click.option("--dry-run", is_flag=True, help="Only say which runs would be deleted.")
+@json_option
+@db_option
+def prune(older_than: datetime.timedelta, dry_run: bool, as_json: bool, db: str | None) -> None:
+    """Delete runs that ended more than --older-than ago, with their logs.
+
+    Runs that have not ended are never deleted. Set GLADIER_RUN_RETENTION (e.g. 90d) to keep
+    runs that long, and run 'gladier runs prune' from cron. With --json, a JSON object
+    {"deleted": [run ids], "dry_run": ...}.
+    """
+    engine = existing_engine(db)
+    deleted = [] if engine is None else engine.prune_runs(older_than, dry_run=dry_run)
+    if as_json:
+        echo_json({"deleted": deleted, "dry_run": dry_run})
+        return
+    for run_id in deleted:
+        click.echo(run_id)
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{verb} {len(deleted)} run(s) that ended before "
+               f"{_ago(older_than)}", err=True)
+
+
+def _ago(duration: datetime.timedelta) -> str:
+    from gladier.engine.timing import to_iso
+
+    return to_iso(datetime.datetime.now(datetime.timezone.utc) - duration)[:19] + "Z"
 
 
 @runs.command("respond", short_help="Answer (or expire) the web input a run waits for, "
@@ -157,7 +243,7 @@ def respond(run_id: str, input_value: str | None, expire: bool, as_json: bool, d
 
     if (input_value is None) != expire:
         raise click.UsageError("give exactly one of --input VALUE or --expire")
-    engine = open_engine(db, collections=collections, tokens=tokens)
+    engine = engine_with_run(db, run_id, collections=collections, tokens=tokens)
     web_input_id = _awaited_web_input(engine, run_id, db)
     if expire:
         engine.expire_web_input(web_input_id)
