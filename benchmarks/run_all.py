@@ -26,6 +26,7 @@ BENCHMARKS = {
     "compute": ("bench_compute.py", [], ["--repeats", "3"]),
     "progress_calls": ("bench_progress_calls.py", ["--reference"], ["--reference"]),
     "flowgen": ("bench_flowgen.py", ["--reference"], ["--reference", "--repeats", "3"]),
+    "serve": ("bench_serve.py", [], ["--runs", "5000", "--repeats", "10"]),
 }
 
 

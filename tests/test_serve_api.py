@@ -261,3 +261,27 @@ def test_web_input_routes_answer_an_approval(clients):
     with pytest.raises(globus_sdk.GlobusAPIError) as missing:
         flows.get_web_input("00000000-0000-0000-0000-000000000000")
     assert missing.value.http_status == 404 and missing.value.code == "NOT_FOUND"
+
+
+def test_gladiers_flows_manager_deploys_runs_follows_and_updates_on_the_server(
+        served, monkeypatch, config_section):
+    from gladier.managers import FlowsManager
+    from gladier.managers.login_manager import CallbackLoginManager
+
+    monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_FLOWS", served.url)
+    login = CallbackLoginManager(callback=lambda scopes: {
+        scope: globus_sdk.AccessTokenAuthorizer(served.token) for scope in scopes})
+    manager = FlowsManager(flow_definition=HELLO, flow_schema=HELLO_SCHEMA,
+                           flow_title="Managed", login_manager=login, storage=config_section)
+    flow_id = manager.sync_flow()
+    run = manager.run_flow({"msg": "from the manager"}, label="managed run")
+    final = manager.progress(run["run_id"], callback=lambda doc: None, delay=0.1)
+    assert final["status"] == "SUCCEEDED"
+    output = manager.get_status(run["run_id"])["details"]["output"]
+    assert output["hi"]["details"]["hello"] == "from the manager"
+    assert [entry["code"] for entry in manager.get_run_logs(run["run_id"])][-1] == \
+        "FlowSucceeded"
+    manager.flow_definition = dict(HELLO, Comment="changed")
+    assert manager.sync_flow() == flow_id  # updated in place, as on the service
+    flows, _ = flows_client(served, monkeypatch)
+    assert flows.get_flow(flow_id)["definition"]["Comment"] == "changed"

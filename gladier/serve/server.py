@@ -49,6 +49,7 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as err:
         sock.close()
         raise ConfigException(f"Cannot listen on {host}:{port}: {err.strerror or err}") from None
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted sockets inherit it
     sock.listen(128)
     sock.set_inheritable(True)
     return sock

@@ -215,44 +215,15 @@ function webInputForm(doc, onAnswered) {
   return box;
 }
 
-// A form for a JSON schema: one button per option of a choice (approve/reject), else fields.
+// The web input's schema drives its form: one button per option of its choice (the
+// approve/reject and the other selections of Globus's examples, the only input type).
 function schemaInput(schema, submit) {
-  const choices = schema.oneOf || (schema.enum ? schema.enum.map((v) => ({const: v, title: String(v)})) : null);
-  if ((schema.type === "string" || !schema.type) && Array.isArray(choices)) {
-    return el("div", {className: "options"}, choices.map((choice) =>
-      el("div", {className: "option"},
-         el("button", {className: "primary", type: "button", "data-option": choice.const,
-                       onclick: () => submit(choice.const)}, choice.title || String(choice.const)),
-         choice.description ? el("p", {}, choice.description) : null)));
-  }
-  const field = schemaField(schema, schema.title || "Value");
-  const form = el("form", {onsubmit: (event) => { event.preventDefault(); submit(field.read()); }},
-                  field.node, el("button", {className: "primary", type: "submit"}, "Submit"));
-  return form;
-}
-
-function schemaField(schema, label) {
-  const kind = schema.type;
-  if (kind === "object" && schema.properties) {
-    const parts = Object.entries(schema.properties).map(([name, sub]) => [name, schemaField(sub, sub.title || name)]);
-    return {node: el("fieldset", {}, el("legend", {}, label), parts.map(([, part]) => part.node)),
-            read: () => Object.fromEntries(parts.map(([name, part]) => [name, part.read()]))};
-  }
-  if (kind === "boolean") {
-    const box = el("input", {type: "checkbox", name: label});
-    return {node: el("label", {className: "form-field"}, el("span", {}, label), box), read: () => box.checked};
-  }
-  if (Array.isArray(schema.enum)) {
-    const select = el("select", {name: label}, schema.enum.map((v) => el("option", {value: JSON.stringify(v)}, String(v))));
-    return {node: el("label", {className: "form-field"}, el("span", {}, label), select),
-            read: () => JSON.parse(select.value)};
-  }
-  const numeric = kind === "number" || kind === "integer";
-  const input = el("input", {type: numeric ? "number" : "text", name: label,
-                             step: kind === "integer" ? "1" : (numeric ? "any" : null),
-                             placeholder: schema.description || ""});
-  return {node: el("label", {className: "form-field"}, el("span", {}, label), input),
-          read: () => numeric ? Number(input.value) : input.value};
+  const choices = Array.isArray(schema.oneOf) ? schema.oneOf : [];
+  return el("div", {className: "options"}, choices.map((choice) =>
+    el("div", {className: "option"},
+       el("button", {className: "primary", type: "button", "data-option": choice.const,
+                     onclick: () => submit(choice.const)}, choice.title || String(choice.const)),
+       choice.description ? el("p", {}, choice.description) : null)));
 }
 
 function webInputPage() {
