@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS runs (
     collections TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status);
-CREATE INDEX IF NOT EXISTS runs_by_start ON runs(start_time);
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs(start_time, run_id);
 CREATE TABLE IF NOT EXISTS log_entries (
     run_id TEXT NOT NULL REFERENCES runs(run_id),
     seq INTEGER NOT NULL,
