@@ -9,6 +9,7 @@ import typing as t
 
 import click
 
+from gladier.documents import object_at
 from gladier.exc import ConfigException, EngineError
 
 
@@ -132,7 +133,7 @@ def print_outcome(run: dict, db: str | None) -> None:
     """A finished (or waiting) run's status line, its output or reason, and what to do next."""
     from gladier.ui.progress import failure_reason
 
-    details = run.get("details") if isinstance(run.get("details"), dict) else {}
+    details = object_at(run, "details")
     line = f"run {run.get('run_id')} {run.get('status')}"
     if run.get("status") == "SUCCEEDED":
         click.echo(line)

@@ -20,6 +20,7 @@ import time
 import typing as t
 import uuid
 
+from gladier.documents import object_at
 from gladier.engine import interpreter, redaction, webinput
 from gladier.engine.jsondata import json_text
 from gladier.engine.providers.base import ACTIVE, FAILED, INACTIVE, SUCCEEDED, TERMINAL
@@ -354,6 +355,7 @@ class RunDriver:
         if wait.seconds is not None:
             delay = wait.seconds
         else:
+            assert wait.timestamp is not None  # a WaitUntil has seconds or a timestamp
             delay = max((wait.timestamp - utc_now()).total_seconds(), 0.0)
         wake_at = time.time() + delay * self.time_scale
         self._record(run, [started], fields={"wake_at": wake_at,
@@ -717,7 +719,7 @@ class RunDriver:
         polled["description"] += f": the action is {status.get('status')}"
         if status.get("status") == INACTIVE:
             run.status = INACTIVE
-            details = status.get("details") if isinstance(status.get("details"), dict) else {}
+            details = object_at(status, "details")
             run_details = {
                 "code": details.get("code", "ActionInactive"),
                 "description": details.get(

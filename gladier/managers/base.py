@@ -12,6 +12,7 @@ import logging
 import time
 import typing as t
 
+from gladier.documents import object_at
 from gladier.exc import ConfigException, StateOutputNotFound
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,8 @@ def describe_run(run: dict) -> str:
 
 def latest_event(run: dict) -> tuple:
     """What a run document says happened last: its status and its details' event."""
-    details = run.get("details") if isinstance(run.get("details"), dict) else {}
-    inner = details.get("details") if isinstance(details.get("details"), dict) else {}
+    details = object_at(run, "details")
+    inner = object_at(details, "details")
     return (run.get("status"), details.get("code"), details.get("description"),
             details.get("time"), inner.get("state_name"))
 
@@ -170,7 +171,7 @@ class BaseFlowsManager(ServiceManager):
 
         if callback is None:
             callback = default_callback()
-        reads_log = isinstance(callback, Renderer)
+        renderer = callback if isinstance(callback, Renderer) else None  # reads the log
         unseen = UnseenEntries()
         marker: str | None = None
         last_event: tuple | None = None
@@ -178,14 +179,14 @@ class BaseFlowsManager(ServiceManager):
         while True:
             time.sleep(interval)
             run = self.get_status(run_id)
-            event = latest_event(run) if reads_log else None
-            if reads_log and event != last_event:
+            event = latest_event(run) if renderer is not None else None
+            if renderer is not None and event != last_event:
                 if last_event is None:
-                    callback.start(run)
+                    renderer.start(run)
                 last_event = event
                 entries, marker = self.read_run_logs(run_id, marker)
                 for entry in unseen(entries):
-                    callback.entry(entry)
+                    renderer.entry(entry)
             callback(run)
             if run["status"] in TERMINAL_STATUSES:
                 return run
@@ -195,7 +196,7 @@ class BaseFlowsManager(ServiceManager):
                 return run
             interval = min(interval * 2, MAX_POLL_INTERVAL)
 
-    def get_details(self, run_id: str, state_name: str) -> dict:
+    def get_details(self, run_id: str, state_name: str) -> t.Any:
         """What ``state_name`` produced in the run (its result in the run's output)."""
         run = self.get_status(run_id)
         details = run.get("details") or {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import typing as t
 
+from gladier.documents import object_at
 from gladier.ui.steps import FAILED, NOT_REACHED, RUNNING, RunProgress, Step
 
 #: Shown instead of a masked value.
@@ -56,7 +57,7 @@ def steps_of(run: dict, entries: list[dict]) -> tuple[list[dict], dict[str, str]
     extras: list[dict] = []
     for entry in entries:
         code = str(entry.get("code", ""))
-        details = entry.get("details") if isinstance(entry.get("details"), dict) else {}
+        details = object_at(entry, "details")
         progress.feed(entry)
         if code.endswith("Started") and isinstance(details.get("state_name"), str):
             extras.append({"input": details.get("input")})
@@ -76,8 +77,8 @@ def failure_of(run: dict) -> dict | None:
     """The run's failure, up front: what ended it, in which state, and why."""
     if run["status"] not in ("FAILED", "ENDED"):
         return None
-    details = run.get("details") if isinstance(run.get("details"), dict) else {}
-    inner = details.get("details") if isinstance(details.get("details"), dict) else {}
+    details = object_at(run, "details")
+    inner = object_at(details, "details")
     return mask({"code": details.get("code"), "description": details.get("description"),
                  "state_name": inner.get("state_name"),
                  "error": inner.get("exception") or inner.get("error"),
@@ -114,7 +115,7 @@ class Pictures:
 
 def state_list(definition: dict, statuses: t.Mapping[str, str]) -> list[dict]:
     """Every state of the definition with its outcome (for pages drawn without Graphviz)."""
-    states = definition.get("States") if isinstance(definition.get("States"), dict) else {}
+    states = object_at(definition, "States")
     return [{"name": name, "type": (state or {}).get("Type"),
              "outcome": statuses.get(name, NOT_REACHED)} for name, state in states.items()]
 

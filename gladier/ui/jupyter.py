@@ -13,6 +13,7 @@ import re
 import shutil
 import typing as t
 
+from gladier.documents import object_at
 from gladier.ui import graph
 from gladier.ui.progress import failure_reason
 from gladier.ui.steps import RunProgress, statuses_from_logs
@@ -143,7 +144,7 @@ def _state_rows(definition: dict, statuses: t.Mapping[str, str] | None
         target = "end" if edge.target == graph.END else edge.target
         text = f"{edge.label} → {target}" if edge.label else f"→ {target}"
         outgoing.setdefault(edge.source, []).append(text)
-    states = definition.get("States") if isinstance(definition.get("States"), dict) else {}
+    states = object_at(definition, "States")
     rows = []
     for name, state in states.items():
         status = None

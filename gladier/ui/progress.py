@@ -20,6 +20,7 @@ import threading
 import time
 import typing as t
 
+from gladier.documents import object_at
 from gladier.exc import EngineError
 from gladier.ui.steps import (FAILED, FINAL_RUN_STATUSES, FLOW_END_CODES, RUNNING, SUCCEEDED,
                              RunProgress, Step, parse_time, utc_now)
@@ -93,7 +94,7 @@ class Renderer(abc.ABC):
         text = f"run {run.get('run_id', '?')} {status}{took}"
         if note := self.progress.failures_note():
             text += f"; {note}"
-        details = run.get("details") if isinstance(run.get("details"), dict) else {}
+        details = object_at(run, "details")
         if status == "SUCCEEDED":
             output = details.get("output")
             keys = ", ".join(map(str, output)) if isinstance(output, dict) else ""
@@ -210,7 +211,7 @@ class TerminalRenderer(Renderer):
 
     def _show_final(self, run: dict) -> None:
         self.close()
-        colour = {"SUCCEEDED": "green", "INACTIVE": "yellow"}.get(run.get("status"), "red")
+        colour = {"SUCCEEDED": "green", "INACTIVE": "yellow"}.get(str(run.get("status")), "red")
         if colour == "green" and self.progress.continued_failures():
             colour = "yellow"
         self.console.print(self.summary(run), style=f"bold {colour}", markup=False,
@@ -229,8 +230,10 @@ class JupyterRenderer(Renderer):
                  output_hint: str | None = None) -> None:
         super().__init__(output_hint=output_hint)
         if display is None:
-            from IPython.display import display
-        self._display = display
+            from IPython.display import display as ipython_display
+
+            display = ipython_display
+        self._display: t.Callable = display
         self._handle: t.Any = None
         states = definition.get("States") if isinstance(definition, dict) else None
         small = isinstance(states, dict) and len(states) <= MAX_LIVE_GRAPH_STATES
@@ -342,22 +345,25 @@ def follow(engine: t.Any, run_id: str, *,
     ``renderer`` may also be a plain ``progress(callback=...)`` function: it gets the run
     document after each event. Raises :class:`~gladier.exc.EngineError` after ``timeout``.
     """
+    shown: Renderer | _DocumentCallback
     if renderer is None:
         run = engine.get_run(run_id)
-        renderer = choose_renderer(definition=engine.get_flow(run["flow_id"])["definition"])
-    elif not isinstance(renderer, Renderer):
-        renderer = _DocumentCallback(renderer, engine, run_id)
+        shown = choose_renderer(definition=engine.get_flow(run["flow_id"])["definition"])
+    elif isinstance(renderer, Renderer):
+        shown = renderer
+    else:
+        shown = _DocumentCallback(renderer, engine, run_id)
     events: queue.Queue = queue.Queue()
     unsubscribe = engine.subscribe(run_id, events.put)
     unseen = UnseenEntries()
 
     def show(entries: t.Iterable[dict]) -> None:
         for entry in unseen(entries):
-            renderer.entry(entry)
+            shown.entry(entry)
 
     try:
         run = engine.get_run(run_id)
-        renderer.start(run)
+        shown.start(run)
         show(engine.get_run_logs(run_id).get("entries", []))
         deadline = None if timeout is None else time.monotonic() + timeout
         while run["status"] not in STOPPED_STATUSES:
@@ -375,10 +381,10 @@ def follow(engine: t.Any, run_id: str, *,
                 pass
             run = engine.get_run(run_id)
         show(engine.get_run_logs(run_id).get("entries", []))  # entries not yet published
-        renderer.finish(run)
+        shown.finish(run)
         return run
     finally:
-        renderer.close()
+        shown.close()
         if callable(unsubscribe):
             unsubscribe()
 
@@ -392,7 +398,7 @@ class UnseenEntries:
     def __call__(self, entries: t.Iterable[dict]) -> list[dict]:
         fresh = []
         for entry in entries:
-            details = entry.get("details") if isinstance(entry.get("details"), dict) else {}
+            details = object_at(entry, "details")
             key = (entry.get("time"), entry.get("code"), details.get("state_name"))
             if key not in self._seen:
                 self._seen.add(key)

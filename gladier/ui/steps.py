@@ -10,6 +10,7 @@ import dataclasses
 import datetime
 import typing as t
 
+from gladier.documents import object_at
 from gladier.engine.timing import parse_timestamp
 
 #: What a state did in a run.
@@ -86,8 +87,8 @@ class RunProgress:
         self._reads_log = self._reads_log or not from_details
         if self.started is None:
             self.started = parse_time(run.get("start_time"))
-        details = run.get("details") if isinstance(run.get("details"), dict) else {}
-        inner = details.get("details") if isinstance(details.get("details"), dict) else {}
+        details = object_at(run, "details")
+        inner = object_at(details, "details")
         event = (details.get("code"), inner.get("state_name"))
         changed: list[Step] = []
         if (not self._reads_log and event[1]
@@ -103,7 +104,7 @@ class RunProgress:
 
     def _apply(self, entry: dict) -> list[Step]:
         code = str(entry.get("code", ""))
-        details = entry.get("details") if isinstance(entry.get("details"), dict) else {}
+        details = object_at(entry, "details")
         when = parse_time(entry.get("time")) or utc_now()
         changed: list[Step] = []
         if code == "FlowStarted" and self.started is None:

@@ -28,6 +28,7 @@ from gladier.cli.options import (
     timeout_option,
     tokens_option,
 )
+from gladier.documents import object_at
 from gladier.exc import EngineError
 
 
@@ -128,7 +129,7 @@ def show_run(run_id: str, as_json: bool, db: str | None) -> None:
             took = step.seconds()
             click.echo(f"  {step.outcome:<9}  {step.name} ({step.state_type})"
                        + (f"  {took:.2f} s" if took is not None else ""))
-    details = run.get("details") if isinstance(run.get("details"), dict) else {}
+    details = object_at(run, "details")
     if run.get("status") == "SUCCEEDED":
         click.echo("output:")
         echo_json(details.get("output"))
@@ -248,6 +249,7 @@ def respond(run_id: str, input_value: str | None, expire: bool, as_json: bool, d
     if expire:
         engine.expire_web_input(web_input_id)
     else:
+        assert input_value is not None  # exactly one of --input and --expire
         try:
             value = json.loads(input_value)
         except json.JSONDecodeError:
