@@ -313,6 +313,7 @@ class GladierBaseClient:
     def get_compute_function_ids(self) -> dict[str, str]:
         """``{"<fn>_function_id": id}`` for every compute function of every tool."""
         if self.engine == "globus":
+            assert self.compute_manager is not None  # __init__ gives the Globus engine one
             return self.compute_manager.get_function_ids(self.tools)
         register = getattr(self.flows_manager, "register_functions", None)
         return dict(register(self.tools) or {}) if register is not None else {}
@@ -400,7 +401,7 @@ class GladierBaseClient:
         """Follow a run until it ends or becomes INACTIVE; return its last document."""
         return self.flows_manager.progress(run_id, callback=callback, delay=delay)
 
-    def get_details(self, run_id: str, state_name: str) -> dict:
+    def get_details(self, run_id: str, state_name: str) -> t.Any:
         """What ``state_name`` stored in the run's output."""
         return self.flows_manager.get_details(run_id, state_name)
 

@@ -148,7 +148,7 @@ class LocalEngine:
         self.max_state_size = max_state_size
         self.identity = local_identity()
         self._store = Store(self.db_path)
-        self._provider_options = {"collections": collections, "tokens": tokens,
+        self._provider_options: dict[str, t.Any] = {"collections": collections, "tokens": tokens,
                                   "executors": executors}
         self._registry: t.Any = None
         self._registry_lock = threading.Lock()
@@ -211,7 +211,7 @@ class LocalEngine:
         kept = {key: value for key, value in metadata.items()
                 if key in FLOW_METADATA_KEYS and value is not None}
         if kept:
-            fields["metadata"] = {**self._store.get_flow(flow_id)["metadata"], **kept}
+            fields["metadata"] = {**self._flow_row(flow_id)["metadata"], **kept}
         if fields:
             self._store.update_flow(flow_id, now=now_iso(), **fields)
         self._flow_sources.pop(flow_id, None)
@@ -232,11 +232,21 @@ class LocalEngine:
             limit=limit, offset=offset, fulltext=fulltext, orderby=orderby)]
 
     def get_flow(self, flow_id: str) -> dict:
-        flow = self._store.get_flow(flow_id)
-        if flow is None or flow["deleted_at"] is not None:
-            raise NotInDatabase(f"No flow with id '{flow_id}' in the engine database "
-                              f"'{self.db_path}'", hint=NOT_IN_DATABASE_HINT)
+        flow = self._flow_row(flow_id)
+        if flow["deleted_at"] is not None:
+            raise self._no_flow(flow_id)
         return self._flow_document(flow)
+
+    def _flow_row(self, flow_id: str) -> dict:
+        """The flow's row, deleted or not (NotInDatabase when there is none)."""
+        flow = self._store.get_flow(flow_id)
+        if flow is None:
+            raise self._no_flow(flow_id)
+        return flow
+
+    def _no_flow(self, flow_id: str) -> NotInDatabase:
+        return NotInDatabase(f"No flow with id '{flow_id}' in the engine database "
+                             f"'{self.db_path}'", hint=NOT_IN_DATABASE_HINT)
 
     def _flow_document(self, flow: dict) -> dict:
         return {
@@ -356,7 +366,7 @@ class LocalEngine:
     def get_run_definition(self, run_id: str) -> dict:
         """The definition and input schema a run follows (its flow's, deleted or not), and
         the flow's description: the service's GET /runs/{id}/definition."""
-        flow = self._store.get_flow(self.get_run(run_id)["flow_id"])
+        flow = self._flow_row(self.get_run(run_id)["flow_id"])
         return {"flow_id": flow["flow_id"], "definition": flow["definition"],
                 "input_schema": flow["input_schema"],
                 "description": flow["metadata"].get("description", "")}
@@ -403,7 +413,7 @@ class LocalEngine:
         live engine drives is left to it); returns its run document."""
         row = self._store.get_run(run_id)
         if row is None:
-            self.get_run(run_id)
+            return self.get_run(run_id)  # raises NotInDatabase
         if row["status"] in (ACTIVE, INACTIVE):
             self._adopt(row)
         return self.get_run(run_id)

@@ -777,7 +777,9 @@ class _Evaluator:
         else:
             raise self.fail(f"refused: calling '{ast.unparse(node.func)}' is not allowed")
         args = [self.eval(a) for a in node.args]
-        kwargs = {k.arg: self.eval(k.value) for k in node.keywords}
+        if any(keyword.arg is None for keyword in node.keywords):
+            raise self.fail("refused: '**' arguments are not allowed")
+        kwargs = {str(k.arg): self.eval(k.value) for k in node.keywords}
         self._check_call(label, func, args, kwargs)
         result = self._apply(lambda: func(*args, **kwargs), node=node)
         if isinstance(result, (type({}.keys()), type({}.values()), type({}.items()))):
@@ -804,24 +806,25 @@ class _Evaluator:
     def _check_call(self, label: str, func: t.Callable, args: list, kwargs: dict) -> None:
         """Refuse calls whose result would outgrow the limits before making them."""
         owner = getattr(func, "__self__", None)
+        text = owner if isinstance(owner, str) else ""  # the string of a str.* method
         if label == "str" and args:
             _check_size("", _approximate_size(args[0]), "str()")
         elif label == "str.join" and args:
             parts = list(args[0]) if isinstance(args[0], (list, tuple, set, dict, str)) else []
             extra = sum(_approximate_size(p) for p in parts[: MAX_COLLECTION_LENGTH + 1])
-            _check_size(owner, extra + len(owner) * len(parts), "str.join()")
+            _check_size(text, extra + len(text) * len(parts), "str.join()")
         elif label == "str.replace" and len(args) >= 2:
             old, new = args[0], args[1]
             if isinstance(old, str) and isinstance(new, str):
-                hits = len(owner) + 1 if not old else owner.count(old)
-                _check_size(owner, hits * len(new), "str.replace()")
+                hits = len(text) + 1 if not old else text.count(old)
+                _check_size(text, hits * len(new), "str.replace()")
         elif label in ("str.ljust", "str.rjust", "str.center", "str.zfill") and args:
             if isinstance(args[0], int) and args[0] > MAX_STRING_LENGTH:
                 raise self.fail(f"refused: {label}({args[0]}) is wider than MAX_STRING_LENGTH")
         elif label == "str.format":
-            _check_format_string(owner)
+            _check_format_string(text)
             extra = sum(_approximate_size(a) for a in [*args, *kwargs.values()])
-            _check_size(owner, extra, "str.format()")
+            _check_size(text, extra, "str.format()")
 
 
 _NODE_HANDLERS: dict[type, t.Callable[[_Evaluator, t.Any], t.Any]] = {

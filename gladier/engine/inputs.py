@@ -23,10 +23,12 @@ from gladier.exc import FlowInputError
 
 
 def _refuse_remote(uri: str) -> referencing.Resource:
-    raise referencing.exceptions.NoSuchResource(ref=uri)
+    # referencing's attrs classes take these keywords; its own decorator hides them from mypy
+    raise referencing.exceptions.NoSuchResource(ref=uri)  # type: ignore[call-arg]
 
 
-OFFLINE_REGISTRY: referencing.Registry = referencing.Registry(retrieve=_refuse_remote)
+OFFLINE_REGISTRY: referencing.Registry = referencing.Registry(
+    retrieve=_refuse_remote)  # type: ignore[call-arg]
 """A registry that resolves no remote references (the engine never touches the network)."""
 
 
@@ -52,7 +54,8 @@ def _location(error: jsonschema.ValidationError) -> str:
     segments = list(error.absolute_path)
     if error.validator == "required" and isinstance(error.instance, dict):
         missing = [
-            key for key in (error.validator_value or []) if key not in error.instance
+            key for key in (error.validator_value if isinstance(error.validator_value, list)
+                            else []) if key not in error.instance
         ]
         if missing and missing[0] in error.message:
             segments.append(missing[0])

@@ -106,7 +106,7 @@ class LocalFlowsManager(BaseFlowsManager):
                         run_id, describe_run(run))
         return run
 
-    def get_details(self, run_id: str, state_name: str) -> dict:
+    def get_details(self, run_id: str, state_name: str) -> t.Any:
         """What ``state_name`` produced: its result in the final output, or, while the run
         is still going, the output of the state's latest completion."""
         run = self.get_status(run_id)

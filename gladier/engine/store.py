@@ -287,7 +287,7 @@ class Store:
         """Flows not deleted, ``limit`` of them from ``offset``; ``fulltext`` keeps flows
         whose id, title or metadata holds one of the strings (any case); ``orderby`` is
         ``(field, descending)`` pairs of :data:`FLOW_ORDER_FIELDS` (default newest first)."""
-        query, args = "SELECT * FROM flows WHERE deleted_at IS NULL", []
+        query, args = "SELECT * FROM flows WHERE deleted_at IS NULL", list[t.Any]()
         if fulltext:
             query += " AND (" + " OR ".join(
                 "(instr(lower(flow_id || ' ' || COALESCE(title, '') || ' '"
@@ -533,7 +533,7 @@ class Store:
 
     def list_web_inputs(self, *, statuses: t.Collection[str] = (),
                         run_ids: t.Collection[str] = ()) -> list[dict]:
-        query, args = _SELECT_WEB_INPUTS + " WHERE 1 = 1", []
+        query, args = _SELECT_WEB_INPUTS + " WHERE 1 = 1", list[t.Any]()
         for column, wanted in (("web_inputs.status", statuses), ("web_inputs.run_id", run_ids)):
             if wanted:
                 query += f" AND {column} IN (" + ", ".join("?" * len(wanted)) + ")"
@@ -700,7 +700,7 @@ def _add_missing_columns(db: sqlite3.Connection) -> None:
     """Migrate an older database (columns and indexes added since); checked again under the
     write lock, as two processes may open it at once."""
     def missing() -> tuple[list[tuple[str, str]], list[str]]:
-        columns = []
+        columns: list[tuple[str, str]] = []
         for table, added in _ADDED_COLUMNS.items():
             present = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
             columns.extend((table, name) for name in added if name not in present)

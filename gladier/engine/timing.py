@@ -62,7 +62,7 @@ _RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(
                       r"(?:([Zz])|([+-])(\d{2}):(\d{2}))?")
 
 
-def parse_timestamp(text: str) -> datetime.datetime:
+def parse_timestamp(text: object) -> datetime.datetime:
     """Parse an RFC 3339 date-time (``Z`` or an offset; naive means UTC; digits past the
     microseconds are dropped), the same way on every Python. The one parser of Wait
     timestamps, Choice comparisons, the validator and run documents, so they agree on what

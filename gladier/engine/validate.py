@@ -131,7 +131,7 @@ class _Checker:
                 if (tuple(where), error.message) in seen:
                     continue
                 seen.add((tuple(where), error.message))
-                state = where[1] if len(where) > 1 and where[0] == "States" else None
+                state = str(where[1]) if len(where) > 1 and where[0] == "States" else None
                 self.problem(state, where, _message(error))
 
     # -- per state -----------------------------------------------------------------

@@ -68,7 +68,8 @@ def _options(options: t.Any, web_input_id: str, state_name: str) -> tuple[list, 
     if not isinstance(options, list) or not options:
         raise _refuse(state_name, "Parameters.Options must be a non-empty list of "
                                   "{Value, Label, Description} objects")
-    shown, values = [], {}
+    shown: list = []
+    values: dict = {}
     for index, option in enumerate(options):
         if not isinstance(option, dict) or "Value" not in option:
             raise _refuse(state_name, f"Parameters.Options[{index}] needs a 'Value'")

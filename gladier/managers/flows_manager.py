@@ -401,7 +401,7 @@ class FlowsManager(BaseFlowsManager):
                 scope = self.get_flow_scope()
                 raise AuthException(
                     f"Flow {flow_id} still reports a missing scope after a new login: "
-                    f"{error.message}", [scope],
+                    f"{error.message}", [scope] if scope else [],
                 ) from error
             raise
 

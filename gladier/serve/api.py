@@ -201,7 +201,7 @@ def _time_range(params: t.Any, name: str) -> list:
     if not text:
         return [None, None]
     since, _, before = text.partition(",")
-    ends = []
+    ends: list[str | None] = []
     for value in (since.strip(), before.strip()):
         if not value:
             ends.append(None)

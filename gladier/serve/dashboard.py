@@ -108,7 +108,7 @@ def static_file(request: Request) -> Response:
     name = request.path_params["name"]
     if name not in _STATIC:
         return Response("Not found", status_code=404, media_type="text/plain")
-    text = importlib.resources.files("gladier.serve").joinpath("static", name).read_text("utf-8")
+    text = importlib.resources.files("gladier.serve").joinpath("static").joinpath(name).read_text("utf-8")
     return Response(text, media_type=_STATIC[name], headers={"Cache-Control": "no-cache"})
 
 

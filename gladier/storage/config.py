@@ -24,6 +24,13 @@ def default_config_path(client_id: str) -> pathlib.Path:
     return gladier_home() / f"{client_id}.cfg"
 
 
+class _CaseKeepingParser(configparser.ConfigParser):
+    """Keeps the case of keys (ConfigParser lowercases them)."""
+
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr
+
+
 def section_name(class_name: str) -> str:
     """The config section of a client class: its name in snake_case."""
     return snake_case(class_name)
@@ -36,8 +43,7 @@ class GladierConfig:
         self.path = pathlib.Path(os.path.expanduser(os.fspath(path)))
 
     def _read(self) -> configparser.ConfigParser:
-        parser = configparser.ConfigParser(interpolation=None)
-        parser.optionxform = str  # keep the case of keys
+        parser = _CaseKeepingParser(interpolation=None)
         if not self.path.exists():
             return parser
         try:  # read_file, not read: read() skips a file it cannot open

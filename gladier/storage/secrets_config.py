@@ -11,6 +11,7 @@ import configparser
 import io
 import os
 import pathlib
+import typing as t
 
 from gladier.storage.files import write_private_text
 
@@ -40,10 +41,10 @@ class GladierSecretsConfig(configparser.ConfigParser):
         self.write(buf)
         write_private_text(self.filename, buf.getvalue())
 
-    def update(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+    def update(self, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
         """Without arguments, 0.11's config upgrade step: nothing to upgrade here."""
         if args or kwargs:
-            super().update(*args, **kwargs)  # type: ignore[arg-type]
+            super().update(*args, **kwargs)
 
     def get_value(self, name: str) -> str | None:
         self.load()

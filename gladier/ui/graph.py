@@ -101,7 +101,7 @@ def to_mermaid(definition: dict, *, statuses: t.Mapping[str, str] | None = None)
     states = _states(definition)
     for name, node_id in ids.items():
         label = _mermaid_text(_node_label(name, states)).replace("\n", "<br/>")
-        kind = states.get(name, {}).get("Type")
+        kind = str(states.get(name, {}).get("Type"))
         opening, closing = {"Choice": ("{", "}"), "Fail": ("([", "])")}.get(kind, ("[", "]"))
         lines.append(f'    {node_id}{opening}"{label}"{closing}')
     edges = transitions(definition)

@@ -434,7 +434,7 @@ class _DocumentCallback:
 
 def failure_reason(run: dict) -> str:
     """The error name and cause of a failed run, as short text ('' when unknown)."""
-    details = run.get("details") if isinstance(run.get("details"), dict) else {}
+    details = object_at(run, "details")
     places = [place for place in (details.get("details"), details.get("output"), details)
               if isinstance(place, dict)]
     found: list[str] = []

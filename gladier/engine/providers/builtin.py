@@ -32,13 +32,13 @@ class _Alarm:
     """One thread that calls ``fn()`` at each deadline given to :meth:`at`."""
 
     def __init__(self) -> None:
-        self._queue: list[tuple[float, int, t.Callable[[], None]]] = []
+        self._queue: list[tuple[float, int, t.Callable[[], object]]] = []
         self._order = itertools.count()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopped = False
 
-    def at(self, deadline: float, fn: t.Callable[[], None]) -> None:
+    def at(self, deadline: float, fn: t.Callable[[], object]) -> None:
         with self._wake:
             heapq.heappush(self._queue, (deadline, next(self._order), fn))
             if self._thread is None:

@@ -268,7 +268,7 @@ class TaskLedger:
 
     def results(self, action_id: str) -> dict[str, dict]:
         """The recorded result of each task of the action that has one, by task id."""
-        return {entry.get("task"): entry for entry in self._entries(action_id)
+        return {str(entry.get("task")): entry for entry in self._entries(action_id)
                 if "pid" not in entry and not entry.get("aborted")}
 
     def wait(self, action_id: str, task_id: str) -> t.Any:
@@ -593,9 +593,10 @@ class ComputeProvider:
         for start in range(0, len(chunked), size):
             indices = chunked[start:start + size]
             assert self._ledger is not None
+            pool_tasks = [t.cast(_PoolTask, submits[i]) for i in indices]  # chunked: pool tasks
             chunk = _LedgerChunk(self._ledger.root, action_id, recovering, [
-                (batch.task_ids[i], submits[i].func, submits[i].args, submits[i].kwargs)
-                for i in indices])
+                (batch.task_ids[i], task.func, task.args, task.kwargs)
+                for i, task in zip(indices, pool_tasks)])
             self._follow(functools.partial(self._submit_to_pool, chunk),
                          functools.partial(self._chunk_done, batch, indices), batch)
         return self._actions.get(batch.action_id)

@@ -237,6 +237,7 @@ def _parse_transfer(body: dict) -> _Job:
     for key, value in (("source_endpoint", source), ("destination_endpoint", destination)):
         if not isinstance(value, str) or not value:
             raise bad_request(f"A transfer needs '{key}' (a collection id)")
+    assert isinstance(source, str) and isinstance(destination, str)  # checked just above
     if not isinstance(items, list) or not items:
         raise bad_request(
             "A transfer needs 'DATA': a non-empty list of {source_path, destination_path}"
@@ -536,6 +537,7 @@ class TransferActionProvider:
     def _copy_tree(
         self, action_id: str, job: _Job, task: dict, source: str, destination: str, item: dict
     ) -> None:
+        assert job.destination is not None  # a transfer's
         if os.path.isfile(destination):
             raise TransferFailed(
                 "NOT_A_DIRECTORY",

@@ -24,8 +24,9 @@ def registered_function_id(tool: t.Any, function: t.Callable) -> str:
     if os.environ.get("GLADIER_ENGINE") == "globus":
         from gladier.client import GladierBaseClient
 
-        return GladierBaseClient(engine="globus").compute_manager.validate_function(
-            tool, function)
+        client = GladierBaseClient(engine="globus")
+        assert client.compute_manager is not None  # the Globus engine's client has one
+        return client.compute_manager.validate_function(tool, function)
     from gladier.engine.providers.functions import embed_function
 
     return embed_function(function)
