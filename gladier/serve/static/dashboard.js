@@ -177,7 +177,7 @@ function runsPage() {
       el("td", {}, el("a", {href: link}, run.label || "(no label)")),
       el("td", {}, fmtTime(run.start_time)),
       el("td", {}, duration(run.start_time, run.completion_time)),
-      el("td", {}, el("a", {href: link}, el("code", {}, run.run_id.slice(0, 8)))));
+      el("td", {}, el("a", {href: link}, el("code", {className: "run-id"}, run.run_id))));
   }
 
   load();
