@@ -22,6 +22,7 @@ import logging
 import typing as t
 
 import globus_sdk
+import globus_sdk.gare
 from globus_sdk.scopes import FlowsScopes, SpecificFlowScopes
 from globus_sdk.transport import RetryCheckCollection, RetryCheckResult, RetryConfig
 
@@ -31,6 +32,7 @@ from gladier.exc import (
     DevelopmentException,
     FlowObsolete,
     FlowsServiceError,
+    FlowValidationError,
     NoFlowRegistered,
     RegistrationException,
 )
@@ -38,6 +40,7 @@ from gladier.managers.base import BaseFlowsManager, shorten_label
 from gladier.managers.compute_errors import decode_compute_exceptions
 
 log = logging.getLogger(__name__)
+_Client = t.TypeVar("_Client", globus_sdk.FlowsClient, globus_sdk.SpecificFlowClient)
 
 #: What the Flows service needs to deploy flows and follow their runs.
 FLOWS_SCOPES = [
@@ -163,6 +166,16 @@ def _split_known(method: t.Callable, kwargs: dict) -> dict:
     return named
 
 
+def _service_problems(error: globus_sdk.GlobusAPIError) -> list[dict]:
+    """The problems of a Flows validation error (``error.detail``: ``loc`` and ``msg``)."""
+    body = error.raw_json if isinstance(error.raw_json, dict) else {}
+    detail = body.get("error", {}).get("detail") if isinstance(body.get("error"), dict) else None
+    if not isinstance(detail, list):
+        return [{"state": None, "path": "$", "message": error.message}]
+    return [{"state": None, "path": "$." + ".".join(map(str, item.get("loc", []))),
+             "message": item.get("msg", "")} for item in detail if isinstance(item, dict)]
+
+
 def _is_missing_scope(error: globus_sdk.GlobusAPIError) -> bool:
     return error.http_status == 403 and error.code == "MISSING_SCOPE"
 
@@ -177,6 +190,8 @@ class FlowsManager(BaseFlowsManager):
     """
 
     app_name = "Gladier Client"
+    #: Check the flow with the service's validate_flow before each deploy or update.
+    validate_before_deploy = False
 
     # -- Gladier 0.11's helpers, kept for code that calls them ------------------------
 
@@ -271,15 +286,40 @@ class FlowsManager(BaseFlowsManager):
     def _flows_client(self, *, creates: bool = False) -> globus_sdk.FlowsClient:
         authorizer = self._get_authorizer_for_scope(self._authorizers(FLOWS_SCOPES),
                                                     FlowsScopes.manage_flows)
-        return globus_sdk.FlowsClient(authorizer=authorizer, app_name=self.app_name,
-                                      retry_config=retry_config(creates=creates))
+        return self._client(("flows", creates), authorizer, lambda: globus_sdk.FlowsClient(
+            authorizer=authorizer, app_name=self.app_name,
+            retry_config=retry_config(creates=creates)))
 
     def _specific_flow_client(self, flow_id: str) -> globus_sdk.SpecificFlowClient:
         authorizer = self._get_authorizer_for_scope(self._authorizers(self.get_scopes()),
                                                     self.get_flow_scope())
-        return globus_sdk.SpecificFlowClient(flow_id, authorizer=authorizer,
-                                             app_name=self.app_name,
-                                             retry_config=retry_config(creates=True))
+        return self._client(("flow", flow_id), authorizer, lambda: globus_sdk.SpecificFlowClient(
+            flow_id, authorizer=authorizer, app_name=self.app_name,
+            retry_config=retry_config(creates=True)))
+
+    def _client(self, key: tuple, authorizer: t.Any, make: t.Callable[[], _Client]) -> _Client:
+        """One client of each kind (and flow) per manager, rebuilt only when its authorizer
+        changes (a new login), not on every call and progress poll."""
+        clients: dict = self.__dict__.setdefault("_clients", {})
+        held = clients.get(key)
+        if held is None or held[0] is not authorizer:
+            held = clients[key] = (authorizer, make())
+        return held[1]
+
+    def validate_flow(self) -> dict:
+        """Ask the Flows service to check the definition and input schema without deploying
+        them (``FlowsClient.validate_flow``); returns its answer (the scopes the flow needs).
+        Raises :class:`~gladier.exc.FlowValidationError` with the service's problems."""
+        if not self.flow_definition:
+            raise ConfigException("FlowsManager has no flow definition to validate")
+        try:
+            with _service_call("validate the flow"):
+                return self.flows_client.validate_flow(
+                    self.flow_definition, input_schema=dict(self.flow_schema or {})).data
+        except globus_sdk.GlobusAPIError as error:
+            if error.http_status not in (400, 422):
+                raise
+            raise FlowValidationError(_service_problems(error)) from error
 
     # -- deployment -------------------------------------------------------------------
 
@@ -341,6 +381,8 @@ class FlowsManager(BaseFlowsManager):
         return flow["id"]
 
     def _create_flow(self) -> str:
+        if self.validate_before_deploy:
+            self.validate_flow()
         checksum = self.get_flow_checksum()
         client = self._flows_client(creates=True)
         with _service_call("create the flow", creates="flow"):
@@ -350,6 +392,8 @@ class FlowsManager(BaseFlowsManager):
         return self._remember(flow, checksum)
 
     def _update_flow(self, flow_id: str) -> str:
+        if self.validate_before_deploy:
+            self.validate_flow()
         checksum = self.get_flow_checksum()
         client = self.flows_client
         with _service_call(f"update flow {flow_id}"):
@@ -385,7 +429,10 @@ class FlowsManager(BaseFlowsManager):
         try:
             return self._start(flow_id, flow_input, fields)
         except globus_sdk.GlobusAPIError as error:
-            if _is_missing_scope(error):
+            gare = globus_sdk.gare.to_gare(error)
+            if gare is not None:
+                self._log_in_for(gare, flow_id)
+            elif _is_missing_scope(error):
                 log.info("Flow %s needs a new consent: %s", flow_id, error.message)
                 self.login_manager.add_scope_change([self.get_flow_scope()])
             elif error.http_status == 404 and self.redeploy_on_404:
@@ -397,6 +444,13 @@ class FlowsManager(BaseFlowsManager):
         try:
             return self._start(flow_id, flow_input, fields)
         except globus_sdk.GlobusAPIError as error:
+            gare = globus_sdk.gare.to_gare(error)
+            if gare is not None:
+                raise AuthException(
+                    f"Flow {flow_id} still asks for authorization after a new login: "
+                    f"{gare.authorization_parameters.session_message or error.message}",
+                    list(gare.authorization_parameters.required_scopes or []),
+                ) from error
             if _is_missing_scope(error):
                 scope = self.get_flow_scope()
                 raise AuthException(
@@ -404,6 +458,19 @@ class FlowsManager(BaseFlowsManager):
                     f"{error.message}", [scope] if scope else [],
                 ) from error
             raise
+
+    def _log_in_for(self, gare: globus_sdk.gare.GARE, flow_id: str) -> None:
+        """A consent-required error (any kind globus_sdk.gare reads): log in for exactly
+        the scopes it names. Session requirements alone (an identity, a policy, MFA) are
+        not met by a scope login, so they are reported instead."""
+        parameters = gare.authorization_parameters
+        scopes = [str(scope) for scope in parameters.required_scopes or []]
+        if not scopes:
+            raise AuthException(f"Flow {flow_id} needs a new login session: "
+                                f"{parameters.session_message or gare.code}", [])
+        log.info("Flow %s asks for consent to: %s", flow_id, ", ".join(scopes))
+        assert self.login_manager is not None  # _start has used it
+        self.login_manager.login(scopes)
 
     def _start(self, flow_id: str, flow_input: dict, fields: dict) -> dict:
         client = self._specific_flow_client(flow_id)

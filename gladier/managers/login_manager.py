@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import logging
+import os
 import pathlib
 import sys
 import typing as t
@@ -226,6 +227,16 @@ class _GlobusAppLoginManager(BaseLoginManager):
         self.app.logout(sweep=True)
 
 
+def token_namespace(kind: str, client_id: str) -> str:
+    """Where a login's tokens are kept in the token file: one namespace per kind of login,
+    client id and Globus environment (``GLOBUS_SDK_ENVIRONMENT``, as globus-cli keeps
+    them), so sandbox or test tokens are never sent to production. Production keeps the
+    plain ``kind/client_id``, where earlier versions stored its tokens."""
+    environment = os.environ.get("GLOBUS_SDK_ENVIRONMENT") or "production"
+    name = f"{kind}/{client_id}"
+    return name if environment == "production" else f"{name}/{environment}"
+
+
 class UserAppLoginManager(_GlobusAppLoginManager):
     """A person logs in through ``globus_sdk.UserApp`` (native app, refresh tokens).
 
@@ -236,7 +247,7 @@ class UserAppLoginManager(_GlobusAppLoginManager):
     def __init__(self, *, client_id: str, tokens_path: str | pathlib.Path,
                  app_name: str = "Gladier Client", auto_login: bool = True) -> None:
         super().__init__(client_id=client_id, tokens_path=tokens_path, app_name=app_name,
-                         token_namespace=f"user/{client_id}")
+                         token_namespace=token_namespace("user", client_id))
         self.auto_login = auto_login
 
     def _make_app(self, config: globus_sdk.GlobusAppConfig) -> globus_sdk.GlobusApp:
@@ -272,7 +283,7 @@ class ConfidentialClientLoginManager(_GlobusAppLoginManager):
     def __init__(self, *, client_id: str, client_secret: str,
                  tokens_path: str | pathlib.Path, app_name: str = "Gladier Client") -> None:
         super().__init__(client_id=client_id, tokens_path=tokens_path, app_name=app_name,
-                         token_namespace=f"client/{client_id}")
+                         token_namespace=token_namespace("client", client_id))
         self.client_secret = client_secret
 
     def _make_app(self, config: globus_sdk.GlobusAppConfig) -> globus_sdk.GlobusApp:
