@@ -135,7 +135,7 @@ def test_runs_list_piped_into_head_prints_no_error(tmp_path):
     db = str(tmp_path / "runs.db")
     _runs(db, 30)
     command = " ".join([sys.executable, "-c", "'from gladier.cli import main; main()'",
-                        "runs", "list", "--limit", "30", "--db", db, "| head -1"])
+                        "runs", "list", "--db", db, "| head -1"])
     result = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0
@@ -150,10 +150,13 @@ def test_runs_list_on_150_runs_prints_one_page_newest_first_and_says_how_many_mo
     ids = _runs(db, 150)
     result = gladier("runs", "list", "--db", db)
     assert result.exit_code == 0
-    lines = result.stdout.splitlines()
+    *lines, more = result.stdout.splitlines()
     assert len(lines) == 25
     assert [line.split()[0] for line in lines] == ids[::-1][:25]
-    assert result.stderr.startswith("125 more run(s) match: --limit 150 shows them all")
+    assert more.startswith("125 more run(s) match: --limit 150 shows them all")
+    assert result.stderr == ""
+    page = gladier("runs", "list", "--json", "--db", db)
+    assert len(json.loads(page.stdout)) == 25 and page.stderr.startswith("125 more run(s)")
     everything = gladier("runs", "list", "--limit", "150", "--json", "--db", db)
     assert [run["run_id"] for run in json.loads(everything.stdout)] == ids[::-1]
     assert everything.stderr == ""

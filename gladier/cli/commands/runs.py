@@ -59,8 +59,8 @@ def list_runs(statuses: tuple[str, ...], since: datetime.datetime | None, flow: 
               limit: int, as_json: bool, db: str | None) -> None:
     """List the newest runs first: id, status, start time, flow and label.
 
-    Shows one page (--limit runs); a note on stderr says how many more match. With --json,
-    a JSON list of the run documents of the page.
+    Shows one page (--limit runs), then a line saying how many more match. With --json,
+    a JSON list of the run documents of the page (the line goes to stderr).
     """
     engine = existing_engine(db)
     found, total = ([], 0) if engine is None else _page(engine, limit, statuses, since, flow)
@@ -73,9 +73,9 @@ def list_runs(statuses: tuple[str, ...], since: datetime.datetime | None, flow: 
             click.echo(f"{run.get('run_id')}  {run.get('status', '?'):<9}  "
                        f"{run.get('start_time') or '':<32}  {run.get('flow_title') or ''}"
                        + (f"  [{run['label']}]" if run.get("label") else ""))
-    if total > len(found):
+    if total > len(found):  # after the page; on stderr with --json, so stdout stays JSON
         click.echo(f"{total - len(found)} more run(s) match: --limit {total} shows them all; "
-                   "--since, --status and --flow narrow the list", err=True)
+                   "--since, --status and --flow narrow the list", err=as_json)
 
 
 def _page(engine: t.Any, limit: int, statuses: tuple[str, ...],
