@@ -190,3 +190,24 @@ def test_flows_list_and_flow_page_show_definitions_and_graphs(served, browser_pa
     browser_page.wait_for_selector("#definition")
     assert json.loads(browser_page.text_content("#definition")) == NAP
     assert browser_page.locator(".graph svg").count() == 1
+
+
+def test_runs_list_pages_and_filters_by_label(served, browser_page, monkeypatch):
+    flows, specific = flows_client(served, monkeypatch)
+    flow = flows.create_flow(title="Quick", definition={"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "End": True}}}, input_schema={})
+    ids = [specific(flow["id"]).run_flow({}, label=f"quick {n}")["run_id"] for n in range(23)]
+    for run_id in ids:
+        wait_for_status(flows, run_id, {"SUCCEEDED"})
+    browser_page.goto(served.dashboard_url)
+    rows = "#runs-body tr[data-run-id]"
+    browser_page.wait_for_selector(f'{rows}[data-run-id="{ids[-1]}"]')
+    assert browser_page.locator(rows).count() == 20  # the newest 20
+    browser_page.click("text=Older →")
+    browser_page.wait_for_selector(f'{rows}[data-run-id="{ids[0]}"]')
+    assert browser_page.locator(rows).count() == 3
+    browser_page.fill("input[name=label]", "quick 1")
+    browser_page.press("input[name=label]", "Enter")
+    browser_page.wait_for_selector(f'{rows}[data-run-id="{ids[19]}"]')
+    shown = browser_page.locator(rows).evaluate_all("rows => rows.map(r => r.dataset.runId)")
+    assert sorted(shown) == sorted(ids[n] for n in range(23) if str(n).startswith("1"))

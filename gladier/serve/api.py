@@ -3,8 +3,8 @@
 Enough for ``globus_sdk.FlowsClient``, ``SpecificFlowClient`` and Gladier's
 ``FlowsManager``: flows (create, get, list, update, delete, validate), runs (start,
 validate input, get, list, update label and tags, log, definition, cancel, resume,
-release) and web inputs (list, get, respond). Each handler is a plain function, so
-Starlette runs it on a worker thread; the engine's store serialises database access.
+release) and web inputs (list, get, respond). Each handler is a plain function that
+:func:`endpoint` runs on a worker thread; the engine's store serialises database access.
 """
 
 from __future__ import annotations
