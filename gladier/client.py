@@ -238,8 +238,9 @@ class GladierBaseClient:
             "@generate_flow_definition"
         )
 
-    def get_flow_schema(self) -> dict:
-        return dict(self.flow_schema or {})
+    def get_flow_schema(self) -> dict | None:
+        """The client's ``flow_schema`` (None when it sets none, as in Gladier 0.11)."""
+        return self.flow_schema
 
     def _repr_mimebundle_(self, include: t.Any = None, exclude: t.Any = None) -> dict:
         """In Jupyter a client shows its flow as a graph (self-contained, no network)."""
@@ -299,7 +300,7 @@ class GladierBaseClient:
     def _prepare_flows_manager(self) -> BaseFlowsManager:
         manager = self.flows_manager
         manager.flow_definition = self.get_flow_definition()
-        manager.flow_schema = self.get_flow_schema()
+        manager.flow_schema = dict(self.get_flow_schema() or {})
         return manager
 
     def sync_flow(self) -> str:

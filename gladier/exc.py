@@ -175,6 +175,17 @@ class StateNameConflict(FlowGenException):
     """Two tools or state objects put states with the same name into one flow."""
 
 
+class ToolImportError(ConfigException, ImportError):
+    """A ``gladier_tools`` import string names something that cannot be imported.
+
+    An :class:`ImportError` too, as Gladier 0.11 raised, so existing ``except`` clauses
+    still catch it."""
+
+
+class ToolModuleNotFound(ToolImportError, ModuleNotFoundError):
+    """The module of a ``gladier_tools`` import string does not exist."""
+
+
 class NotJSONData(EngineError):
     """A value the engine must keep (run input, a state's result, a log entry, a flow) is
     not JSON data: NaN or Infinity, a complex number, a Python object. The message names

@@ -36,7 +36,7 @@ def pytest_sessionstart(session):
 
 #: GLADIER_* variables about the test run itself, which every test keeps: where Globus's
 #: example flows are.
-TEST_SETUP_VARIABLES = ("GLADIER_FLOWS_CORPUS",)
+TEST_SETUP_VARIABLES = ("GLADIER_FLOWS_CORPUS", "GLADIER_REF_VENV")
 
 
 @pytest.fixture(autouse=True)

@@ -236,15 +236,12 @@ def test_get_gladier_defaults_cls_names_a_reference_that_does_not_import():
         GladierBaseClient.get_gladier_defaults_cls("no_such_module.Tool")
 
 
-def test_get_flow_schema_is_a_copy_of_the_class_schema_and_empty_by_default():
+def test_get_flow_schema_is_the_class_schema_and_none_by_default_as_in_gladier_0_11():
     class SchemaClient(GladierClient):
         flow_schema = {"type": "object", "required": ["input"]}
 
-    schema = SchemaClient(HELLO).get_flow_schema()
-    schema["required"] = []
-
     assert SchemaClient(HELLO).get_flow_schema() == {"type": "object", "required": ["input"]}
-    assert GladierClient(HELLO).get_flow_schema() == {}
+    assert GladierClient(HELLO).get_flow_schema() is None
 
 
 def test_flow_schema_is_deployed_as_the_input_schema(mocked_responses):

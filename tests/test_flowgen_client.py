@@ -15,7 +15,7 @@ from gladier.exc import (
     FlowModifierException,
     StateNameConflict,
 )
-from gladier.flowgen import StatePrefixVariablePrefix, load_tools
+from gladier.flowgen import StatePrefixVariablePrefix, UniqueResultPaths, load_tools
 from gladier.tools import PassState
 from test_flowgen_schema_facts import assert_flows_schema_valid
 
@@ -83,9 +83,12 @@ def tools_module(tmp_path, monkeypatch):
     sys.modules.pop("sample_tools", None)
 
 
-def compute_state(state_name, function_id_input, *, exception_on_failure):
-    """The generated Action state of a compute tool whose function id is in the input."""
+def compute_state(state_name, function_id_input, *, exception_on_failure, comment=None,
+                  result_path=None):
+    """The generated Action state of a compute tool whose function id is in the input (a
+    function without a docstring gets "Comment": null, as Gladier 0.11 writes)."""
     return {
+        "Comment": comment,
         "Type": "Action",
         "ActionUrl": "https://compute.actions.globus.org",
         "ExceptionOnActionFailure": exception_on_failure,
@@ -98,14 +101,14 @@ def compute_state(state_name, function_id_input, *, exception_on_failure):
                 }
             ]
         },
-        "ResultPath": f"$.{state_name}",
+        "ResultPath": result_path or f"$.{state_name}",
         "WaitTime": 300,
     }
 
 
-def tar_state(state_name):
-    return {"Comment": "Archive tar_input.",
-            **compute_state(state_name, "tar_function_id", exception_on_failure=True)}
+def tar_state(state_name, result_path=None):
+    return compute_state(state_name, "tar_function_id", exception_on_failure=True,
+                         comment="Archive tar_input.", result_path=result_path)
 
 
 def test_client_chains_tools_in_order_with_docstring_comment(tools_module):
@@ -159,7 +162,7 @@ def test_client_accepts_classes_instances_strings_and_state_objects(tools_module
     assert_flows_schema_valid(flow)
 
 
-def test_two_aliased_copies_keep_separate_states_results_and_inputs(tools_module):
+def test_two_aliased_copies_share_their_result_path_as_in_gladier_0_11(tools_module):
     @generate_flow_definition
     class Client:
         """Two archives."""
@@ -171,11 +174,22 @@ def test_two_aliased_copies_keep_separate_states_results_and_inputs(tools_module
         "Comment": "Two archives.",
         "StartAt": "TarFirst",
         "States": {
-            "TarFirst": {**tar_state("TarFirst"), "Next": "TarSecond"},
-            "TarSecond": {**tar_state("TarSecond"), "End": True},
+            "TarFirst": {**tar_state("TarFirst", "$.Tar"), "Next": "TarSecond"},
+            "TarSecond": {**tar_state("TarSecond", "$.Tar"), "End": True},
         },
     }
     assert_flows_schema_valid(flow)
+
+
+def test_unique_result_paths_alias_class_keeps_copies_results_apart(tools_module):
+    @generate_flow_definition
+    class Client:
+        alias_class = UniqueResultPaths
+        gladier_tools = [f"{tools_module}.Tar:First", f"{tools_module}.Tar:Second"]
+
+    states = Client().flow_definition["States"]
+    assert states["TarFirst"] == {**tar_state("TarFirst"), "Next": "TarSecond"}
+    assert states["TarSecond"] == {**tar_state("TarSecond"), "End": True}
 
 
 def test_aliased_tool_prefixes_its_inputs_except_exempt_ones(tools_module):
@@ -185,8 +199,28 @@ def test_aliased_tool_prefixes_its_inputs_except_exempt_ones(tools_module):
     assert first.get_original_inputs() == ["tar_input", "tar_output"]
 
 
-def test_alias_renames_inputs_and_references_to_its_own_results(tools_module):
+def test_alias_renames_states_and_exact_input_references_only(tools_module):
     (publish,) = load_tools([f"{tools_module}.Publish:Again"])
+    assert publish.get_flow_definition()["States"] == {
+        "GatherAgain": {
+            "Type": "Action",
+            "ActionUrl": "https://example.org/gather",
+            "Parameters": {"dataset.$": "$.input.again_dataset"},
+            "ResultPath": "$.Gather",
+            "Next": "IngestAgain",
+        },
+        "IngestAgain": {
+            "Type": "Action",
+            "ActionUrl": "https://example.org/ingest",
+            "InputPath": "$.Gather.details.results[0].output",
+            "ResultPath": "$.Ingest",
+            "End": True,
+        },
+    }
+
+
+def test_unique_result_paths_renames_references_to_its_own_results(tools_module):
+    (publish,) = load_tools([f"{tools_module}.Publish:Again"], UniqueResultPaths)
     assert publish.get_flow_definition()["States"] == {
         "GatherAgain": {
             "Type": "Action",
@@ -220,7 +254,7 @@ def test_client_alias_class_decides_the_new_names(tools_module):
 
     flow = Client().flow_definition
     assert list(flow["States"]) == ["BigTar"]
-    assert flow["States"]["BigTar"]["ResultPath"] == "$.BigTar"
+    assert flow["States"]["BigTar"]["ResultPath"] == "$.Tar"
 
 
 def test_same_tool_twice_without_alias_is_a_conflict_naming_the_fix(tools_module):
@@ -233,7 +267,7 @@ def test_same_tool_twice_without_alias_is_a_conflict_naming_the_fix(tools_module
 
 
 def test_client_modifiers_apply_to_matching_states_of_every_copy(tools_module):
-    @generate_flow_definition(modifiers={"tar": {"WaitTime": 30, "payload": "untar"}})
+    @generate_flow_definition(modifiers={"tar": {"WaitTime": 30, "payload": "Untar"}})
     class Client:
         gladier_tools = [
             f"{tools_module}.UnTar",
@@ -248,6 +282,16 @@ def test_client_modifiers_apply_to_matching_states_of_every_copy(tools_module):
     assert states["Untar"]["WaitTime"] == 300
 
 
+def test_client_modifier_value_naming_another_tools_function_is_an_input_key(tools_module):
+    # Gladier 0.11 resolves function names within the modified function's own tool only.
+    @generate_flow_definition(modifiers={"tar": {"payload": "untar"}})
+    class Client:
+        gladier_tools = [f"{tools_module}.UnTar", f"{tools_module}.Tar"]
+
+    task = Client().flow_definition["States"]["Tar"]["Parameters"]["tasks"][0]
+    assert task["payload.$"] == "$.input.untar"
+
+
 def test_client_modifiers_must_be_a_dict():
     with pytest.raises(FlowModifierException, match="must be a dict"):
 
@@ -256,21 +300,25 @@ def test_client_modifiers_must_be_a_dict():
             gladier_tools = []
 
 
-def test_client_modifier_may_name_a_state(tools_module):
+def test_client_modifier_for_a_hand_written_state_is_ignored_with_a_warning(tools_module):
+    # As in Gladier 0.11, modifiers change the states of compute functions only.
     @generate_flow_definition(modifiers={"Ingest": {"WaitTime": 5}})
     class Client:
         gladier_tools = [f"{tools_module}.Publish"]
 
-    assert Client().flow_definition["States"]["Ingest"]["WaitTime"] == 5
+    with pytest.warns(UserWarning, match=r"\['Ingest'\] are ignored"):
+        flow = Client().flow_definition
+    assert "WaitTime" not in flow["States"]["Ingest"]
 
 
-def test_unknown_client_modifier_names_the_client(tools_module):
+def test_unknown_client_modifier_warns_naming_the_client(tools_module):
     @generate_flow_definition(modifiers={"nope": {"WaitTime": 5}})
     class MyClient:
         gladier_tools = [f"{tools_module}.Tar"]
 
-    with pytest.raises(FlowModifierException, match=r"Client .*MyClient.*'nope'.*\['tar'\]"):
-        MyClient().flow_definition
+    with pytest.warns(UserWarning, match=r"Client .*MyClient.*\['nope'\] are ignored"):
+        flow = MyClient().flow_definition
+    assert flow["States"]["Tar"]["WaitTime"] == 300
 
 
 def test_tool_without_flow_fails_when_the_flow_is_needed(tools_module):
@@ -281,7 +329,7 @@ def test_tool_without_flow_fails_when_the_flow_is_needed(tools_module):
     class Client:
         gladier_tools = [NoFlow]
 
-    with pytest.raises(FlowGenException, match="NoFlow has no flow definition"):
+    with pytest.raises(FlowGenException, match="NoFlow.* has no flow definition"):
         Client().flow_definition
 
 
@@ -352,7 +400,7 @@ def test_transition_states_hand_over_to_the_next_tool(tools_module):
     assert_flows_schema_valid(flow)
 
 
-def test_null_fields_written_by_a_tool_are_dropped():
+def test_null_fields_written_by_a_tool_are_kept_as_gladier_0_11_keeps_them():
     class Sloppy(GladierBaseTool):
         flow_definition = {
             "StartAt": "Ping",
@@ -372,8 +420,7 @@ def test_null_fields_written_by_a_tool_are_dropped():
         gladier_tools = [Sloppy]
 
     flow = Client().flow_definition
-    assert "InputPath" not in flow["States"]["Ping"]
-    assert_flows_schema_valid(flow)
+    assert flow["States"]["Ping"]["InputPath"] is None
 
 
 @pytest.mark.parametrize(

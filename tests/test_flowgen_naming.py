@@ -54,7 +54,6 @@ def test_structural_problems_name_each_problem():
         },
     }
     assert structural_problems(definition) == [
-        "$.Comment is null",
         "StartAt 'Missing' is not a defined state",
         "state 'A' goes to 'Nowhere', which is not defined",
         "state 'B' must have exactly one of Next or End: true",

@@ -19,8 +19,10 @@ def process(**data):
 
 
 def compute_state(function_name, state_name, **extra):
-    """The state the rules in api.md prescribe for a compute function."""
+    """The state Gladier 0.11 generates for a compute function ("Comment" is its docstring,
+    null without one)."""
     state = {
+        "Comment": None,
         "Type": "Action",
         "ActionUrl": "https://compute.actions.globus.org",
         "ExceptionOnActionFailure": False,
@@ -58,13 +60,27 @@ def test_tool_flow_has_one_compute_state_per_function_in_order():
     assert_flows_schema_valid(Pipeline.flow_definition)
 
 
-def test_function_without_docstring_gets_no_comment_instead_of_null():
+def test_function_without_docstring_gets_a_null_comment_as_in_gladier_0_11():
     @generate_flow_definition
     class Quiet(GladierBaseTool):
         compute_functions = [process]
 
-    assert "Comment" not in Quiet.flow_definition["States"]["Process"]
+    assert Quiet.flow_definition["States"]["Process"]["Comment"] is None
     assert_flows_schema_valid(Quiet.flow_definition)
+
+
+def test_docstring_is_the_comment_as_written():
+    def indented():
+        """First line.
+
+        More detail.
+        """
+
+    @generate_flow_definition
+    class Documented(GladierBaseTool):
+        compute_functions = [indented]
+
+    assert Documented.flow_definition["States"]["Indented"]["Comment"] == indented.__doc__
 
 
 def test_decorated_tool_stays_a_class_usable_as_an_instance():
@@ -117,7 +133,6 @@ def test_state_modifiers_set_state_fields():
             make_dirs: {
                 "WaitTime": 60,
                 "ExceptionOnActionFailure": True,
-                "Comment": "mkdir -p",
                 "ResultPath": "$.dirs_made",
                 "ActionUrl": "https://compute.actions.globus.org/v2",
             }
@@ -131,7 +146,7 @@ def test_state_modifiers_set_state_fields():
         "MakeDirs",
         WaitTime=60,
         ExceptionOnActionFailure=True,
-        Comment="mkdir -p",
+        Comment="Create the output directories.",
         ResultPath="$.dirs_made",
         ActionUrl="https://compute.actions.globus.org/v2",
         End=True,
@@ -159,12 +174,22 @@ def test_tasks_modifier_replaces_the_task_list():
     assert Pipeline.flow_definition["States"]["MakeDirs"]["Parameters"] == {"tasks": tasks}
 
 
-def test_unknown_modifier_function_names_the_tool():
-    with pytest.raises(FlowModifierException, match=r"Tool .*Pipeline.*'unknown_fn'"):
+def test_comment_is_not_a_modifier_as_in_gladier_0_11():
+    with pytest.raises(FlowModifierException, match="unsupported modifier 'Comment'"):
+
+        @generate_flow_definition(modifiers={make_dirs: {"Comment": "mkdir -p"}})
+        class Pipeline(GladierBaseTool):
+            compute_functions = [make_dirs]
+
+
+def test_modifier_for_an_unknown_function_is_ignored_with_a_warning_naming_the_tool():
+    with pytest.warns(UserWarning, match=r"Tool .*Pipeline.*\['unknown_fn'\] are ignored"):
 
         @generate_flow_definition(modifiers={"unknown_fn": {"WaitTime": 5}})
         class Pipeline(GladierBaseTool):
             compute_functions = [make_dirs]
+
+    assert Pipeline.flow_definition["States"]["MakeDirs"]["WaitTime"] == 300
 
 
 def test_unknown_modifier_name_is_refused():
@@ -175,12 +200,68 @@ def test_unknown_modifier_name_is_refused():
             compute_functions = [make_dirs]
 
 
-def test_modifier_with_wrong_value_type_is_refused():
-    with pytest.raises(FlowModifierException, match="'WaitTime'.*must be int"):
+def test_v3_action_url_on_a_tool_generates_compute_v3_states():
+    @generate_flow_definition
+    class Pipeline(GladierBaseTool):
+        action_url = "https://compute.actions.globus.org/v3"
+        compute_functions = [make_dirs, process]
 
-        @generate_flow_definition(modifiers={make_dirs: {"WaitTime": "soon"}})
+    states = Pipeline.flow_definition["States"]
+    assert states["Process"] == {
+        "Comment": None,
+        "Type": "Action",
+        "ActionUrl": "https://compute.actions.globus.org/v3",
+        "ExceptionOnActionFailure": True,
+        "Parameters": {
+            "endpoint_id.$": "$.input.compute_endpoint",
+            "tasks": [{"function_id.$": "$.input.process_function_id", "kwargs.$": "$.input"}],
+        },
+        "ResultPath": "$.Process",
+        "WaitTime": 300,
+        "End": True,
+    }
+    assert_flows_schema_valid(Pipeline.flow_definition)
+
+
+def test_v3_modifiers_set_the_state_parameters():
+    @generate_flow_definition(modifiers={
+        process: {
+            "user_endpoint_config": {"worker_init": "module load hdf5"},
+            "resource_specification": "$.input.resources",
+            "endpoint_id": "gpu_endpoint",
+            "task_group_id": make_dirs,
+            "create_queue": True,
+        },
+    })
+    class Pipeline(GladierBaseTool):
+        action_url = "https://compute.actions.globus.org/v3"
+        compute_functions = [make_dirs, process]
+
+    assert Pipeline.flow_definition["States"]["Process"]["Parameters"] == {
+        "endpoint_id.$": "$.input.gpu_endpoint",
+        "tasks": [{"function_id.$": "$.input.process_function_id", "kwargs.$": "$.input"}],
+        "user_endpoint_config": {"worker_init": "module load hdf5"},
+        "resource_specification.$": "$.input.resources",
+        "task_group_id.$": "$.MakeDirs.details.results",
+        "create_queue": True,
+    }
+
+
+def test_v2_modifier_on_a_v3_tool_is_refused_naming_the_version():
+    with pytest.raises(FlowModifierException, match=r"'payload' is a Compute v2 modifier"):
+
+        @generate_flow_definition(modifiers={process: {"payload": "$.input"}})
         class Pipeline(GladierBaseTool):
-            compute_functions = [make_dirs]
+            action_url = "https://compute.actions.globus.org/v3"
+            compute_functions = [process]
+
+
+def test_v3_modifier_on_a_v2_tool_is_refused_saying_how_to_choose_v3():
+    with pytest.raises(FlowModifierException, match=r"set action_url = .*/v3"):
+
+        @generate_flow_definition(modifiers={process: {"user_endpoint_config": {}}})
+        class Pipeline(GladierBaseTool):
+            compute_functions = [process]
 
 
 def test_tool_without_functions_cannot_be_generated():
@@ -233,12 +314,11 @@ def test_get_compute_functions_merges_new_and_legacy_lists():
     assert get_compute_functions(Both()) == [make_dirs, process]
 
 
-def test_tool_without_flow_definition_explains_how_to_get_one():
+def test_tool_without_flow_definition_has_none_as_in_gladier_0_11():
     class Bare(GladierBaseTool):
         pass
 
-    with pytest.raises(FlowGenException, match="has no flow definition"):
-        Bare().get_flow_definition()
+    assert Bare().get_flow_definition() is None
 
 
 def test_transition_states_default_to_end_states_and_follow_alias():

@@ -121,6 +121,24 @@ class _Checker:
     def warning(self, state: str | None, where: t.Sequence[Segment], message: str) -> None:
         self.warnings.append({"state": state, "path": format_path(where), "message": message})
 
+    def check_shared_result_paths(self) -> None:
+        """Warn when several Action states write the same ResultPath: the later action's
+        status replaces the earlier one (two aliased copies of a Gladier tool do this by
+        default). Pass states that reshape a result in place are not counted."""
+        writers: dict[str, list[str]] = {}
+        for name, state in self.states.items():
+            if state.get("Type") != "Action":
+                continue
+            path = state.get("ResultPath")
+            if isinstance(path, str) and path != "$":
+                writers.setdefault(path, []).append(name)
+        for path, names in writers.items():
+            for name in names[1:]:
+                self.warning(name, ["States", name, "ResultPath"],
+                             f"ResultPath {path} is also written by state {names[0]!r}: the "
+                             "later result replaces the earlier one (for aliased tools, "
+                             "alias_class = UniqueResultPaths keeps them apart)")
+
     # -- schema --------------------------------------------------------------------
 
     def check_schema(self) -> None:
@@ -565,12 +583,23 @@ def _check_definition(definition: t.Any, input_schema: t.Any) -> tuple[list[dict
         reason = why or f"it is {type(definition).__name__}, not an object"
         return [{"state": None, "path": "$",
                  "message": f"A flow definition must be a JSON object: {reason}"}], []
+    _drop_null_state_comments(copy)
     checker = _Checker(copy, input_schema)
     checker.check_schema()
     checker.check_states()
     checker.check_reachable()
     checker.check_references()
+    checker.check_shared_result_paths()
     return checker.problems, checker.warnings
+
+
+def _drop_null_state_comments(definition: dict) -> None:
+    """``"Comment": null`` is what Gladier 0.11 writes for a compute function without a
+    docstring (and the service deploys): accepted, as if there were no Comment."""
+    states = definition.get("States")
+    for state in states.values() if isinstance(states, dict) else ():
+        if isinstance(state, dict) and "Comment" in state and state["Comment"] is None:
+            del state["Comment"]
 
 
 def validate_flow(definition: t.Any, input_schema: t.Any = None) -> list[dict]:

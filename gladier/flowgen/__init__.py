@@ -21,6 +21,7 @@ _LAZY = {
     "NoAlias": "gladier.flowgen.aliases",
     "StateSuffixVariablePrefix": "gladier.flowgen.aliases",
     "StatePrefixVariablePrefix": "gladier.flowgen.aliases",
+    "UniqueResultPaths": "gladier.flowgen.aliases",
     "upper_camel_case": "gladier.flowgen.naming",
     "snake_case": "gladier.flowgen.naming",
     "function_id_key": "gladier.flowgen.naming",

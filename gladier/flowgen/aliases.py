@@ -5,9 +5,16 @@ variables do not collide with another copy. The alias class decides the new name
 default, :class:`StateSuffixVariablePrefix`, turns state ``Tar`` into ``TarFirst`` and input
 ``tar_input`` into ``first_tar_input``.
 
-Unlike the reference implementation, result paths are renamed too (``$.Tar`` ->
-``$.TarFirst``), along with every reference to them inside the tool's own states, so two
-copies never overwrite each other's results.
+By default an aliased copy is renamed as Gladier 0.11 renames it: its states, the states
+they go to, and every value that is exactly ``$.input.<one of the tool's inputs>``. Result
+paths keep their names, so two copies of a tool write the same ``ResultPath`` and the
+second overwrites the first (``gladier validate`` warns about it). With
+:class:`UniqueResultPaths` as the client's ``alias_class``, result paths are renamed too
+(``$.Tar`` -> ``$.TarFirst``), along with every reference to them inside the tool's own
+states, so copies never overwrite each other's results.
+
+Where 0.11 leaves a flow broken, names of states in ``Default`` and ``Catch`` are renamed
+too (0.11 renames only ``Next``), and states reached only from a ``Catch`` are kept.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ class ToolAlias(abc.ABC):
     """Decides how an aliased tool renames its states and its input variables."""
 
     input_location = "input"
+    #: Rename result paths too (:class:`UniqueResultPaths`); 0.11 does not.
+    rename_result_paths = False
 
     def __init__(self, alias: str):
         self.alias = alias
@@ -76,6 +85,13 @@ class StatePrefixVariablePrefix(ToolAlias):
         return f"{snake_case(self.alias)}_{variable_name}"
 
 
+class UniqueResultPaths(StateSuffixVariablePrefix):
+    """Like :class:`StateSuffixVariablePrefix`, and result paths are renamed too: two copies
+    of a tool keep their results apart (``$.TarFirst``, ``$.TarSecond``)."""
+
+    rename_result_paths = True
+
+
 def _is_path_key(key: str) -> bool:
     return key.endswith(".$") or key.endswith("Path") or key == "Variable"
 
@@ -98,7 +114,10 @@ class _Renamer:
         self.tool = tool
         self.variables = variables
         self.state_names = {name: renamer.rename_state(name, tool) for name in states}
-        self.roots = {root: renamer.rename_state(root, tool) for root in _result_roots(states)}
+        self.roots = (
+            {root: renamer.rename_state(root, tool) for root in _result_roots(states)}
+            if renamer.rename_result_paths else {}
+        )
 
     def path(self, path: str) -> str:
         match = _ROOT.match(path)
@@ -115,6 +134,14 @@ class _Renamer:
             return f"$.{self.roots[root]}{rest}"
         return path
 
+    def input_variable(self, value: str) -> str:
+        """Gladier 0.11's renaming: a value that is exactly ``$.input.<tool input>``."""
+        prefix = f"$.{self.renamer.input_location}."
+        name = value[len(prefix):] if value.startswith(prefix) else None
+        if name in self.variables:
+            return f"{prefix}{self.renamer.rename_variable(name, self.tool)}"
+        return value
+
     def value(self, key: str | None, value: t.Any) -> t.Any:
         if isinstance(value, dict):
             return {k: self.value(k, v) for k, v in value.items()}
@@ -123,8 +150,9 @@ class _Renamer:
         if isinstance(value, str) and key is not None:
             if key in _STATE_NAME_KEYS:
                 return self.state_names.get(value, value)
-            if _is_path_key(key):
-                return self.path(value)
+            if self.renamer.rename_result_paths:
+                return self.path(value) if _is_path_key(key) else value
+            return self.input_variable(value)
         return value
 
 

@@ -6,11 +6,30 @@ import typing as t
 
 from gladier.exc import FlowModifierException
 from gladier.flowgen.chain import chain_tools
-from gladier.flowgen.compute_flow import check_structure, clean_docstring
-from gladier.flowgen.functions import get_compute_functions
+from gladier.flowgen.compute_flow import check_structure, tool_functions
 from gladier.flowgen.loading import load_tools
-from gladier.flowgen.modifiers import FlowModifiers
+from gladier.flowgen.modifiers import (
+    ToolModifiers,
+    check_modifiers_mapping,
+    compute_version,
+    warn_unmatched,
+)
 from gladier.flowgen.naming import compute_state_name
+
+
+def _tool_modifiers(tool: t.Any, modifiers: dict, flow: dict, owner: str) -> ToolModifiers | None:
+    """The modifiers as they apply to one tool's compute states in the chained ``flow``."""
+    functions = tool_functions(tool)
+    if not functions:
+        return None
+    states_of: dict[str, list[str]] = {}
+    for function in functions:
+        generated = compute_state_name(function)
+        in_flow = tool.rename_state(generated, {})[0]
+        if in_flow in flow["States"]:
+            states_of[generated] = [in_flow]
+    return ToolModifiers(modifiers, functions=functions, states_of=states_of,
+                         version=compute_version(tool), owner=owner)
 
 
 def client_flow_definition(
@@ -22,18 +41,21 @@ def client_flow_definition(
 ) -> dict:
     """Chain ``tools`` (GladierBaseTool instances) and apply client-level ``modifiers``.
 
-    A modifier keyed by a compute function applies to every state generated from it, in
-    every aliased copy of its tool.
+    As in Gladier 0.11, each tool with compute functions applies the modifiers that name
+    one of its functions; a value naming a function refers to a function of the same tool,
+    a value naming a state to any state of the flow. Here a modifier also reaches every
+    aliased copy of its tool (0.11 fails with a KeyError).
     """
-    flow = chain_tools(tools, comment=clean_docstring(comment) if comment else None)
+    flow = chain_tools(tools, comment=comment)
     if modifiers:
-        by_function: dict[str, list[str]] = {}
+        check_modifiers_mapping(modifiers, owner)
+        matched: list = []
         for tool in tools:
-            for function in get_compute_functions(tool):
-                state_name = tool.rename_state(compute_state_name(function), {})[0]
-                if state_name in flow["States"]:
-                    by_function.setdefault(function.__name__, []).append(state_name)
-        flow = FlowModifiers(modifiers, owner=owner, states_by_function=by_function).apply(flow)
+            tool_modifiers = _tool_modifiers(tool, modifiers, flow, owner)
+            if tool_modifiers is not None:
+                tool_modifiers.apply(flow)
+                matched += tool_modifiers.matched_keys()
+        warn_unmatched(modifiers, matched, owner)
     return check_structure(flow, owner)
 
 

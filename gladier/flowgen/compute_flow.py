@@ -1,7 +1,10 @@
 """Generating a tool's flow from its compute functions.
 
 One Action state per function, in order, calling the Globus Compute action provider with
-the whole flow input as the function's keyword arguments.
+the whole flow input as the function's keyword arguments, exactly as Gladier 0.11 generates
+it: Compute v2 by default, Compute v3 when the tool's ``action_url`` is
+``https://compute.actions.globus.org/v3``. A state's ``Comment`` is its function's docstring
+as written (``null`` for a function without one, as 0.11 emits).
 """
 
 from __future__ import annotations
@@ -10,46 +13,45 @@ import collections
 import typing as t
 
 from gladier.exc import FlowGenException
-from gladier.flowgen.functions import get_compute_functions
-from gladier.flowgen.modifiers import FlowModifiers
+from gladier.flowgen.modifiers import (
+    COMPUTE_V2_URL,
+    COMPUTE_V3_URL,
+    ToolModifiers,
+    compute_version,
+    warn_unmatched,
+)
 from gladier.flowgen.naming import compute_state_name, function_id_key
 from gladier.flowgen.structure import structural_problems
 
-COMPUTE_ACTION_URL = "https://compute.actions.globus.org"
+COMPUTE_ACTION_URL = COMPUTE_V2_URL
 COMPUTE_WAIT_TIME = 300
 
 
-def clean_docstring(text: str) -> str:
-    """A docstring without its indentation, as used for flow and state Comments."""
-    import inspect  # imported only when needed: it is slow to import
-
-    return inspect.cleandoc(text)
-
-
-def compute_state(function: t.Callable) -> dict:
-    """The Action state that runs ``function`` (its docstring, if any, as the Comment)."""
-    state: dict = {}
-    if function.__doc__ and function.__doc__.strip():
-        state["Comment"] = clean_docstring(function.__doc__)
-    state.update(
-        {
-            "Type": "Action",
-            "ActionUrl": COMPUTE_ACTION_URL,
-            "ExceptionOnActionFailure": False,
-            "Parameters": {
-                "tasks": [
-                    {
-                        "endpoint.$": "$.input.compute_endpoint",
-                        "function.$": f"$.input.{function_id_key(function)}",
-                        "payload.$": "$.input",
-                    }
-                ]
-            },
-            "ResultPath": f"$.{compute_state_name(function)}",
-            "WaitTime": COMPUTE_WAIT_TIME,
+def compute_state(function: t.Callable, version: int = 2) -> dict:
+    """The Action state that runs ``function`` on Compute v2 (default) or v3."""
+    function_input = f"$.input.{function_id_key(function)}"
+    if version == 3:
+        action_url, exception_on_failure = COMPUTE_V3_URL, True
+        parameters: dict = {
+            "endpoint_id.$": "$.input.compute_endpoint",
+            "tasks": [{"function_id.$": function_input, "kwargs.$": "$.input"}],
         }
-    )
-    return state
+    else:
+        action_url, exception_on_failure = COMPUTE_V2_URL, False
+        parameters = {"tasks": [{
+            "endpoint.$": "$.input.compute_endpoint",
+            "function.$": function_input,
+            "payload.$": "$.input",
+        }]}
+    return {
+        "Comment": function.__doc__,
+        "Type": "Action",
+        "ActionUrl": action_url,
+        "ExceptionOnActionFailure": exception_on_failure,
+        "Parameters": parameters,
+        "ResultPath": f"$.{compute_state_name(function)}",
+        "WaitTime": COMPUTE_WAIT_TIME,
+    }
 
 
 def flow_comment(states: t.Iterable[str]) -> str:
@@ -57,14 +59,21 @@ def flow_comment(states: t.Iterable[str]) -> str:
     return f"Flow with states: {', '.join(states)}"
 
 
-def compute_flow_definition(functions: t.Sequence[t.Callable]) -> dict:
+def compute_flow_definition(functions: t.Sequence[t.Callable], version: int = 2) -> dict:
     """A linear flow running ``functions`` in order."""
     names = [compute_state_name(function) for function in functions]
-    states = {name: compute_state(function) for name, function in zip(names, functions)}
+    states = {name: compute_state(function, version) for name, function in zip(names, functions)}
     for name, following in zip(names, names[1:]):
         states[name]["Next"] = following
     states[names[-1]]["End"] = True
-    return {"Comment": flow_comment(names), "StartAt": names[0], "States": states}
+    return {"StartAt": names[0], "States": states, "Comment": flow_comment(names)}
+
+
+def tool_functions(tool: t.Any) -> list[t.Callable]:
+    """The functions a tool's flow is generated from: ``compute_functions``, or the legacy
+    ``funcx_functions`` of a tool that has only those (as 0.11 reads them)."""
+    return list(getattr(tool, "compute_functions", None)
+                or getattr(tool, "funcx_functions", None) or [])
 
 
 def check_structure(flow_definition: dict, owner: str) -> dict:
@@ -78,7 +87,7 @@ def check_structure(flow_definition: dict, owner: str) -> dict:
 def generate_tool_flow(tool: t.Any, modifiers: dict | None = None) -> dict:
     """The flow definition of a tool class built from its compute functions and modifiers."""
     owner = f"Tool {getattr(tool, '__qualname__', type(tool).__qualname__)}"
-    functions = get_compute_functions(tool)
+    functions = tool_functions(tool)
     if not functions:
         raise FlowGenException(
             f"{owner} has no compute functions to generate a flow from. List them as "
@@ -90,8 +99,13 @@ def generate_tool_flow(tool: t.Any, modifiers: dict | None = None) -> dict:
         raise FlowGenException(
             f"{owner} has several compute functions with the same state name: {duplicates}"
         )
-    flow = compute_flow_definition(functions)
+    version = compute_version(tool)
+    flow = compute_flow_definition(functions, version)
     if modifiers:
-        by_function = {f.__name__: [compute_state_name(f)] for f in functions}
-        flow = FlowModifiers(modifiers, owner=owner, states_by_function=by_function).apply(flow)
+        tool_modifiers = ToolModifiers(
+            modifiers, functions=functions, version=version, owner=owner,
+            states_of={name: [name] for name in flow["States"]},
+        )
+        tool_modifiers.apply(flow)
+        warn_unmatched(modifiers, tool_modifiers.matched_keys(), owner)
     return check_structure(flow, owner)

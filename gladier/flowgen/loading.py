@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import typing as t
 
-from gladier.exc import ConfigException
+from gladier.exc import ConfigException, ToolImportError, ToolModuleNotFound
 
 
 def _import_object(reference: str) -> t.Any:
@@ -18,13 +18,14 @@ def _import_object(reference: str) -> t.Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise ConfigException(
+        missing = isinstance(error, ModuleNotFoundError)
+        raise (ToolModuleNotFound if missing else ToolImportError)(
             f"gladier_tools entry {reference!r}: cannot import module {module_name!r}: {error}"
         ) from error
     try:
         return getattr(module, attribute)
     except AttributeError:
-        raise ConfigException(
+        raise ToolImportError(
             f"gladier_tools entry {reference!r}: module {module_name!r} has no "
             f"attribute {attribute!r}"
         ) from None

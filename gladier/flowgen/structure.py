@@ -1,9 +1,9 @@
 """Structural checks every generated definition must pass before it leaves flow generation.
 
-These are the facts of the Flows schema that generation can get wrong: no ``null`` values
-(outside Parameters and Result, which hold run data),
-``StartAt`` and every ``Next``/``Default`` naming a defined state, and each state that
-continues having exactly one of ``Next`` or ``End``. The engine's validator checks far more;
+These are the facts of the Flows schema that generation can get wrong: ``StartAt`` and every
+``Next``/``Default`` naming a defined state, and each state that continues having exactly
+one of ``Next`` or ``End``. Fields set to ``null`` are kept, as Gladier 0.11 emits them
+(``"Comment": null`` for a function without a docstring). The engine's validator checks far more;
 this module only guards the generator.
 """
 
@@ -15,24 +15,6 @@ import typing as t
 _NO_TRANSITION_TYPES = frozenset({"Choice", "Fail"})
 
 
-# Keys whose values are run data, where null is an ordinary JSON value.
-_DATA_KEYS = frozenset({"Parameters", "Result"})
-
-
-def _null_paths(value: t.Any, where: str) -> list[str]:
-    if value is None:
-        return [where]
-    if isinstance(value, dict):
-        return [
-            p
-            for k, v in value.items()
-            for p in (_null_paths(v, f"{where}.{k}") if k not in _DATA_KEYS or v is None else [])
-        ]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _null_paths(v, f"{where}[{i}]")]
-    return []
-
-
 def _targets(state: dict) -> list[str]:
     targets = [state.get("Next"), state.get("Default")]
     targets += [catch.get("Next") for catch in state.get("Catch") or [] if isinstance(catch, dict)]
@@ -42,7 +24,7 @@ def _targets(state: dict) -> list[str]:
 
 def structural_problems(flow_definition: dict) -> list[str]:
     """Every structural problem in ``flow_definition``, as readable sentences (empty if none)."""
-    problems = [f"{path} is null" for path in _null_paths(flow_definition, "$")]
+    problems: list[str] = []
     states = flow_definition.get("States")
     if not isinstance(states, dict) or not states:
         return problems + ["the definition has no States"]

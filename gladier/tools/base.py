@@ -100,8 +100,11 @@ class GladierBaseTool:
             )
         return definition
 
-    def get_flow_definition(self) -> dict:
-        """This tool's flow definition with states, result paths and inputs aliased."""
+    def get_flow_definition(self) -> dict | None:
+        """This tool's flow definition, aliased (None for a tool that has none, as in
+        Gladier 0.11; chaining such a tool raises :class:`FlowGenException`)."""
+        if self.flow_definition is None:
+            return None
         return alias_flow_definition(
             self._original_flow_definition(),
             self.alias_renamer,
