@@ -1,19 +1,21 @@
-"""Gladier 0.11's compute flow builder (its module path), built on :mod:`gladier.flowgen`:
-the flow generated for a tool's compute functions, and modifiers applied to a flow."""
+"""Gladier 0.11's compute flow builders (their module path), built on :mod:`gladier.flowgen`:
+the flow generated for a tool's compute functions (Compute v2 or v3), and modifiers applied
+to a flow."""
 
 from __future__ import annotations
 
 import typing as t
 
 from gladier.exc import FlowGenException
-from gladier.flowgen.compute_flow import compute_flow_definition
-from gladier.flowgen.functions import get_compute_functions
-from gladier.flowgen.modifiers import FlowModifiers
-from gladier.flowgen.naming import compute_state_name, upper_camel_case
+from gladier.flowgen.compute_flow import compute_flow_definition, tool_functions
+from gladier.flowgen.modifiers import ToolModifiers, check_modifiers_mapping
+from gladier.flowgen.naming import upper_camel_case
 
 
 class ComputeFlowBuilderv2:
-    """Builds the Compute (v2 action provider) flow of ``tool``, a GladierBaseTool."""
+    """Builds the Compute v2 flow of ``tool``, a GladierBaseTool."""
+
+    version = 2
 
     def __init__(self, tool: t.Any) -> None:
         self.tool = tool
@@ -24,10 +26,10 @@ class ComputeFlowBuilderv2:
 
     def get_flow_definition(self) -> dict:
         """One compute state per function of the tool, in order."""
-        functions = get_compute_functions(self.tool)
+        functions = tool_functions(self.tool)
         if not functions:
             raise FlowGenException(f"{self.owner} has no compute functions")
-        return compute_flow_definition(functions)
+        return compute_flow_definition(functions, self.version)
 
     def get_flow_state_names(self) -> list[str]:
         return list(self.get_flow_definition()["States"])
@@ -42,26 +44,26 @@ class ComputeFlowBuilderv2:
         """Apply ``modifiers`` to ``flow`` in place and return it.
 
         A key naming no function of this tool is an error, unless ``matching_only`` (then it
-        is left for another tool of the same client).
+        is left for another tool of the same client), as in 0.11.
 
         :raises FlowGenException: modifiers is not a dict, or names an unknown function or
             modifier (FlowModifierException).
         """
-        if not isinstance(modifiers, dict):
-            raise FlowGenException(
-                f"{self.owner}: modifiers must be a dict keyed by compute function, got "
-                f"{type(modifiers).__name__}"
-            )
-        by_function = {f.__name__: [compute_state_name(f)]
-                       for f in get_compute_functions(self.tool)}
-        if matching_only:
-            modifiers = {key: mods for key, mods in modifiers.items()
-                         if self.get_state_name_from_modifier_name(key)
-                         in {s for states in by_function.values() for s in states}}
-        applied = FlowModifiers(modifiers, owner=self.owner,
-                                states_by_function=by_function).apply(flow)
-        flow["States"].update(applied["States"])
-        return flow
+        check_modifiers_mapping(modifiers, self.owner)
+        names = [name for name in self.get_flow_state_names() if name in flow["States"]]
+        applied = ToolModifiers(modifiers, functions=tool_functions(self.tool),
+                                states_of={name: [name] for name in names},
+                                version=self.version, owner=self.owner)
+        unmatched = [key for key in modifiers if applied.target(key) is None]
+        if unmatched and not matching_only:
+            raise FlowGenException(f"{self.owner}: invalid modifiers {unmatched}")
+        return applied.apply(flow)
 
 
-__all__ = ["ComputeFlowBuilderv2"]
+class ComputeFlowBuilderv3(ComputeFlowBuilderv2):
+    """Builds the Compute v3 flow of ``tool`` (``action_url`` ending in ``/v3``)."""
+
+    version = 3
+
+
+__all__ = ["ComputeFlowBuilderv2", "ComputeFlowBuilderv3"]

@@ -15,7 +15,7 @@ _LAZY = {
     "client_flow_definition": "gladier.flowgen.client_flow",
     "GeneratedClientFlow": "gladier.flowgen.client_flow",
     "generate_tool_flow": "gladier.flowgen.compute_flow",
-    "FlowModifiers": "gladier.flowgen.modifiers",
+    "ToolModifiers": "gladier.flowgen.modifiers",
     "structural_problems": "gladier.flowgen.structure",
     "ToolAlias": "gladier.flowgen.aliases",
     "NoAlias": "gladier.flowgen.aliases",
