@@ -32,6 +32,9 @@ DELIBERATE = {
     "0.11 internal error": "where 0.11 fails with an internal error (KeyError, "
                            "AttributeError, TypeError: a bug, not a Gladier exception), a "
                            "client may build here",
+    "lazy client": "a client's constructor does no work (no files, no logins), so an error "
+                   "0.11 raises when a client is created is raised here when its flow is "
+                   "first asked for: the same exception, from get_flow_definition()",
     "path modifiers": "an InputPath or ResultPath modifier sets that field (0.11 writes "
                       "'InputPath.$' / 'ResultPath.$', which the Flows service refuses), and "
                       "InputPath replaces the state's Parameters (a state takes one of them)",
@@ -115,6 +118,9 @@ def differences(reference, here, where: str = "") -> list[str]:
         construct = reference.get("construct")
         if _is_error(construct) and construct["error"] in INTERNAL_ERRORS:
             return []  # DELIBERATE["0.11 internal error"]
+        if _is_error(construct) and "construct" not in here:
+            # DELIBERATE["lazy client"]
+            return differences(construct, here.get("flow_definition"), f"{where}.construct")
         lines = []
         for key in sorted(set(reference) | set(here), key=str):
             if key not in here:

@@ -175,11 +175,12 @@ def test_tasks_modifier_replaces_the_task_list():
 
 
 def test_comment_is_not_a_modifier_as_in_gladier_0_11():
-    with pytest.raises(FlowModifierException, match="unsupported modifier 'Comment'"):
+    @generate_flow_definition(modifiers={make_dirs: {"Comment": "mkdir -p"}})
+    class Pipeline(GladierBaseTool):
+        compute_functions = [make_dirs]
 
-        @generate_flow_definition(modifiers={make_dirs: {"Comment": "mkdir -p"}})
-        class Pipeline(GladierBaseTool):
-            compute_functions = [make_dirs]
+    with pytest.raises(FlowModifierException, match="unsupported modifier 'Comment'"):
+        Pipeline().get_flow_definition()
 
 
 def test_modifier_for_an_unknown_function_is_ignored_with_a_warning_naming_the_tool():
@@ -193,11 +194,12 @@ def test_modifier_for_an_unknown_function_is_ignored_with_a_warning_naming_the_t
 
 
 def test_unknown_modifier_name_is_refused():
-    with pytest.raises(FlowModifierException, match="unsupported modifier 'Timeout'"):
+    @generate_flow_definition(modifiers={make_dirs: {"Timeout": 5}})
+    class Pipeline(GladierBaseTool):
+        compute_functions = [make_dirs]
 
-        @generate_flow_definition(modifiers={make_dirs: {"Timeout": 5}})
-        class Pipeline(GladierBaseTool):
-            compute_functions = [make_dirs]
+    with pytest.raises(FlowModifierException, match="unsupported modifier 'Timeout'"):
+        Pipeline().get_flow_definition()
 
 
 def test_v3_action_url_on_a_tool_generates_compute_v3_states():
@@ -248,28 +250,31 @@ def test_v3_modifiers_set_the_state_parameters():
 
 
 def test_v2_modifier_on_a_v3_tool_is_refused_naming_the_version():
-    with pytest.raises(FlowModifierException, match=r"'payload' is a Compute v2 modifier"):
+    @generate_flow_definition(modifiers={process: {"payload": "$.input"}})
+    class Pipeline(GladierBaseTool):
+        action_url = "https://compute.actions.globus.org/v3"
+        compute_functions = [process]
 
-        @generate_flow_definition(modifiers={process: {"payload": "$.input"}})
-        class Pipeline(GladierBaseTool):
-            action_url = "https://compute.actions.globus.org/v3"
-            compute_functions = [process]
+    with pytest.raises(FlowModifierException, match=r"'payload' is a Compute v2 modifier"):
+        Pipeline().get_flow_definition()
 
 
 def test_v3_modifier_on_a_v2_tool_is_refused_saying_how_to_choose_v3():
-    with pytest.raises(FlowModifierException, match=r"set action_url = .*/v3"):
+    @generate_flow_definition(modifiers={process: {"user_endpoint_config": {}}})
+    class Pipeline(GladierBaseTool):
+        compute_functions = [process]
 
-        @generate_flow_definition(modifiers={process: {"user_endpoint_config": {}}})
-        class Pipeline(GladierBaseTool):
-            compute_functions = [process]
+    with pytest.raises(FlowModifierException, match=r"set action_url = .*/v3"):
+        Pipeline().get_flow_definition()
 
 
 def test_tool_without_functions_cannot_be_generated():
-    with pytest.raises(FlowGenException, match="no compute functions"):
+    @generate_flow_definition
+    class Empty(GladierBaseTool):
+        pass
 
-        @generate_flow_definition
-        class Empty(GladierBaseTool):
-            pass
+    with pytest.raises(FlowGenException, match="no compute functions"):
+        Empty().get_flow_definition()
 
 
 def test_duplicate_function_names_are_refused():
@@ -277,11 +282,12 @@ def test_duplicate_function_names_are_refused():
         pass
 
     other_module_make_dirs.__name__ = "make_dirs"
-    with pytest.raises(FlowGenException, match="same state name"):
+    @generate_flow_definition
+    class Twice(GladierBaseTool):
+        compute_functions = [make_dirs, other_module_make_dirs]
 
-        @generate_flow_definition
-        class Twice(GladierBaseTool):
-            compute_functions = [make_dirs, other_module_make_dirs]
+    with pytest.raises(FlowGenException, match="same state name"):
+        Twice().get_flow_definition()
 
 
 def test_decorating_a_plain_class_is_refused():
@@ -343,3 +349,29 @@ def test_transition_states_default_to_end_states_and_follow_alias():
         flow_transition_states = ["Check"]
 
     assert Explicit(alias="Two").get_flow_transition_states() == ["CheckTwo"]
+
+
+def test_a_tool_whose_flow_cannot_be_generated_imports_and_fails_when_a_client_loads_it():
+    # Gladier 0.11 generates a tool's flow when the tool is used, so a broken tool in a
+    # module does not stop the module from importing.
+    @generate_flow_definition(modifiers={make_dirs: {"Timeout": 5}})
+    class Broken(GladierBaseTool):
+        compute_functions = [make_dirs]
+
+    @generate_flow_definition
+    class Client:
+        gladier_tools = [Broken]
+
+    with pytest.raises(FlowModifierException, match="Timeout"):
+        Client().flow_definition
+
+
+def test_modifier_naming_a_legacy_funcx_function_is_refused_as_in_gladier_0_11():
+    with pytest.warns(DeprecationWarning):
+
+        @generate_flow_definition(modifiers={"make_dirs": {"WaitTime": 60}})
+        class Legacy(GladierBaseTool):
+            funcx_functions = [make_dirs]
+
+    with pytest.raises(FlowModifierException, match="'funcx_functions'.*'compute_functions'"):
+        Legacy().get_flow_definition()

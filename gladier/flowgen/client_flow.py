@@ -6,7 +6,7 @@ import typing as t
 
 from gladier.exc import FlowModifierException
 from gladier.flowgen.chain import chain_tools
-from gladier.flowgen.compute_flow import check_structure, tool_functions
+from gladier.flowgen.compute_flow import check_structure, legacy_function_names, tool_functions
 from gladier.flowgen.loading import load_tools
 from gladier.flowgen.modifiers import (
     ToolModifiers,
@@ -29,7 +29,8 @@ def _tool_modifiers(tool: t.Any, modifiers: dict, flow: dict, owner: str) -> Too
         if in_flow in flow["States"]:
             states_of[generated] = [in_flow]
     return ToolModifiers(modifiers, functions=functions, states_of=states_of,
-                         version=compute_version(tool), owner=owner)
+                         version=compute_version(tool), owner=owner,
+                         legacy_names=legacy_function_names(tool))
 
 
 def client_flow_definition(

@@ -69,6 +69,11 @@ def compute_flow_definition(functions: t.Sequence[t.Callable], version: int = 2)
     return {"StartAt": names[0], "States": states, "Comment": flow_comment(names)}
 
 
+def legacy_function_names(tool: t.Any) -> list[str]:
+    """Names of a tool's legacy ``funcx_functions``."""
+    return [f.__name__ for f in getattr(tool, "funcx_functions", None) or []]
+
+
 def tool_functions(tool: t.Any) -> list[t.Callable]:
     """The functions a tool's flow is generated from: ``compute_functions``, or the legacy
     ``funcx_functions`` of a tool that has only those (as 0.11 reads them)."""
@@ -105,6 +110,7 @@ def generate_tool_flow(tool: t.Any, modifiers: dict | None = None) -> dict:
         tool_modifiers = ToolModifiers(
             modifiers, functions=functions, version=version, owner=owner,
             states_of={name: [name] for name in flow["States"]},
+            legacy_names=legacy_function_names(tool),
         )
         tool_modifiers.apply(flow)
         warn_unmatched(modifiers, tool_modifiers.matched_keys(), owner)

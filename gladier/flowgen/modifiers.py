@@ -77,13 +77,17 @@ class ToolModifiers:
         flow being modified (several for a tool listed with aliases; the same name otherwise)
     :param version: 2 or 3, the Compute action provider the tool's states call
     :param owner: names the tool or client in error messages
+    :param legacy_names: the tool's ``funcx_functions`` names, which 0.11 refuses as
+        modifier keys
     """
 
     def __init__(self, modifiers: t.Any, *, functions: t.Sequence[t.Callable],
-                 states_of: t.Mapping[str, t.Sequence[str]], version: int, owner: str):
+                 states_of: t.Mapping[str, t.Sequence[str]], version: int, owner: str,
+                 legacy_names: t.Iterable[str] = ()):
         check_modifiers_mapping(modifiers, owner)
         self.modifiers = modifiers
         self.functions = list(functions)
+        self.legacy_names = frozenset(legacy_names)
         self.states_of = {name: list(flow_names) for name, flow_names in states_of.items()}
         self.version = version
         self.owner = owner
@@ -94,6 +98,12 @@ class ToolModifiers:
         return name if name in self.states_of else None
 
     def check(self, key: t.Any, mods: t.Any) -> None:
+        if isinstance(key, str) and key in self.legacy_names:
+            raise FlowModifierException(
+                f"{self.owner}: modifier {key!r} names a function listed in "
+                "'funcx_functions' (a Gladier tool from before 0.9). Rename the attribute to "
+                "'compute_functions' to modify its states (as Gladier 0.11 requires)."
+            )
         if not isinstance(mods, dict):
             raise FlowModifierException(
                 f"{self.owner}: modifiers for {_name_of(key)!r} must be a dict of "

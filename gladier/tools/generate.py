@@ -1,7 +1,9 @@
 """``@generate_flow_definition``: build a flow for a tool class or a client class.
 
 On a tool, the flow is generated once, when the class is decorated, from its
-``compute_functions`` (one compute state each, in order) and ``modifiers``. On a client
+``compute_functions`` (one compute state each, in order) and ``modifiers``; an error doing so
+is raised when the tool is created (as a client loads its tools) or its flow is read, as
+Gladier 0.11 raises it when the tool is used, not when its module is imported. On a client
 (any class with ``gladier_tools``), ``flow_definition`` becomes the chain of its tools,
 generated when it is read, with the client docstring as the flow Comment and the client's
 ``modifiers`` applied to matching states.
@@ -19,13 +21,35 @@ from gladier.tools.base import GladierBaseTool
 _C = t.TypeVar("_C", bound=type)
 
 
+class _FlowThatFailed:
+    """The ``flow_definition`` of a tool whose flow could not be generated: reading it
+    raises the error generation raised."""
+
+    def __init__(self, error: FlowGenException):
+        self.error = error
+
+    def __get__(self, instance: t.Any, owner: type) -> t.NoReturn:
+        raise self.error
+
+
+def _raising(error: FlowGenException) -> t.Callable[..., t.NoReturn]:
+    def __init__(self: t.Any, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
+        raise error
+
+    return __init__
+
+
 def _decorate(cls: _C, modifiers: dict | None) -> _C:
     if not isinstance(cls, type):
         raise FlowGenException(
             f"@generate_flow_definition decorates classes, not {type(cls).__name__} objects"
         )
     if issubclass(cls, GladierBaseTool):
-        cls.flow_definition = generate_tool_flow(cls, modifiers or {})
+        try:
+            cls.flow_definition = generate_tool_flow(cls, modifiers or {})
+        except FlowGenException as error:
+            cls.flow_definition = _FlowThatFailed(error)  # type: ignore[assignment]
+            cls.__init__ = _raising(error)  # type: ignore[misc]
     elif hasattr(cls, "gladier_tools"):
         cls.flow_definition = GeneratedClientFlow(modifiers)  # type: ignore[attr-defined]
     else:

@@ -3,9 +3,11 @@
 Run by tests/parity.py with either this package or the reference Gladier 0.11 on the path:
 
     python observe.py DIR [DIR ...]
+    python observe.py ROOT::package.module [...]
 
 Every ``client_*.py`` module in each DIR is imported (DIR goes on ``sys.path``, so clients
-can name each other's tools as ``"module.Tool:Alias"``). For each client class and tool class
+can name each other's tools as ``"module.Tool:Alias"``); ``ROOT::package.module`` imports
+one module of a project at ROOT (a real client kept outside the repository). For each client class and tool class
 it defines, and each function listed in its ``OBSERVE`` dict, the output records what a user
 sees: the flow definition, schema and input of a client, each of its tools' required and
 default input and state names, a tool's own flow, or the error raised (type and message).
@@ -162,17 +164,24 @@ def main(directories: list[str]) -> dict:
 
     report = {"gladier_version": version("gladier"), "modules": {}}
     for directory in directories:
-        sys.path.insert(0, directory)
-        for path in sorted(pathlib.Path(directory).glob("client_*.py")):
-            key = f"{pathlib.Path(directory).name}/{path.stem}"
+        root, _, dotted = directory.partition("::")
+        sys.path.insert(0, root)
+        targets = [(dotted, dotted)] if dotted else [
+            (f"{pathlib.Path(root).name}/{path.stem}", path.stem)
+            for path in sorted(pathlib.Path(root).glob("client_*.py"))
+        ]
+        for key, module_name in targets:
             try:
-                module = importlib.import_module(path.stem)
-            except Exception as exc:
+                module = importlib.import_module(module_name)
+            except BaseException as exc:  # a script may sys.exit() or parse argv on import
                 report["modules"][key] = {"import": error_of(exc)}
                 continue
             report["modules"][key] = observe_module(module)
+        if dotted:
+            sys.path.remove(root)
     return report
 
 
 if __name__ == "__main__":
-    json.dump(main(sys.argv[1:]), sys.stdout, indent=1, sort_keys=True)
+    arguments, sys.argv = sys.argv[1:], sys.argv[:1]  # scripts may read argv on import
+    json.dump(main(arguments), sys.stdout, indent=1, sort_keys=True)
