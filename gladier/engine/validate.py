@@ -583,7 +583,6 @@ def _check_definition(definition: t.Any, input_schema: t.Any) -> tuple[list[dict
         reason = why or f"it is {type(definition).__name__}, not an object"
         return [{"state": None, "path": "$",
                  "message": f"A flow definition must be a JSON object: {reason}"}], []
-    _drop_null_state_comments(copy)
     checker = _Checker(copy, input_schema)
     checker.check_schema()
     checker.check_states()
@@ -591,15 +590,6 @@ def _check_definition(definition: t.Any, input_schema: t.Any) -> tuple[list[dict
     checker.check_references()
     checker.check_shared_result_paths()
     return checker.problems, checker.warnings
-
-
-def _drop_null_state_comments(definition: dict) -> None:
-    """``"Comment": null`` is what Gladier 0.11 writes for a compute function without a
-    docstring (and the service deploys): accepted, as if there were no Comment."""
-    states = definition.get("States")
-    for state in states.values() if isinstance(states, dict) else ():
-        if isinstance(state, dict) and "Comment" in state and state["Comment"] is None:
-            del state["Comment"]
 
 
 def validate_flow(definition: t.Any, input_schema: t.Any = None) -> list[dict]:

@@ -45,6 +45,8 @@ def _decorate(cls: _C, modifiers: dict | None) -> _C:
             f"@generate_flow_definition decorates classes, not {type(cls).__name__} objects"
         )
     if issubclass(cls, GladierBaseTool):
+        if not cls.compute_functions and cls.funcx_functions:
+            cls.compute_functions = list(cls.funcx_functions)  # as Gladier 0.11 does
         try:
             cls.flow_definition = generate_tool_flow(cls, modifiers or {})
         except FlowGenException as error:
