@@ -35,7 +35,7 @@ def pytest_sessionstart(session):
 
 
 #: GLADIER_* variables about the test run itself, which every test keeps: where Globus's
-#: example flows are.
+#: example flows are, and where the reference Gladier 0.11 virtualenv is kept.
 TEST_SETUP_VARIABLES = ("GLADIER_FLOWS_CORPUS", "GLADIER_REF_VENV")
 
 

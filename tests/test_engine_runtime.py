@@ -642,8 +642,10 @@ def test_default_database_is_gladier_db_or_home(tmp_path, monkeypatch):
 
 def test_no_gladier_setting_of_the_calling_shell_reaches_a_test():
     """conftest clears them (GLADIER_DB, GLADIER_TIME_SCALE, ...), whatever the shell set."""
+    from conftest import TEST_SETUP_VARIABLES
+
     assert [name for name in os.environ
-            if name.startswith("GLADIER_") and name != "GLADIER_FLOWS_CORPUS"] == []
+            if name.startswith("GLADIER_") and name not in TEST_SETUP_VARIABLES] == []
 
 
 def test_a_provider_that_forgot_the_action_is_asked_again_with_the_same_request(engine):

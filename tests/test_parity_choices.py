@@ -104,3 +104,27 @@ def test_unique_result_paths_alias_class_validates_without_that_warning(tmp_path
     assert definition["States"]["StageFileDark"]["ResultPath"] == "$.StageFileDark"
     result = validate(tmp_path, definition)
     assert result.returncode == 0 and "also written" not in result.stdout + result.stderr
+
+
+def double(value, **data):
+    return value * 2
+
+
+def test_the_compute_state_object_emits_v3_and_runs_on_the_embedded_engine():
+    from gladier import GladierClient
+    from gladier.tools import Compute
+    from gladier.tools.globus.compute import COMPUTE_V3_ACTION_URL
+
+    step = Compute(function_to_call=double, action_url=COMPUTE_V3_ACTION_URL,
+                   function_parameters={"value.$": "$.input.value"})
+    definition = step.get_flow_definition()
+    parameters = definition["States"]["Compute"]["Parameters"]
+    assert parameters["endpoint_id.$"] == "$.input.compute_endpoint"
+    assert parameters["tasks"][0]["kwargs"] == {"value.$": "$.input.value"}
+    assert set(parameters["tasks"][0]) == {"function_id", "kwargs"}
+
+    client = GladierClient(definition, engine="local")
+    run = client.run_flow(flow_input={"input": {"value": 21}})
+    final = client.progress(run["run_id"], delay=0.05)
+    assert final["status"] == "SUCCEEDED", final
+    assert client.get_details(run["run_id"], "Compute")["details"]["results"][0]["output"] == 42

@@ -9,6 +9,8 @@ from gladier.tools.builtins.action import ActionState
 
 #: The provider Gladier 0.11's Compute state calls (function, endpoint and kwargs).
 COMPUTE_ACTION_URL = "https://compute.actions.globus.org/fxap"
+#: Compute v3: ``action_url=COMPUTE_V3_ACTION_URL`` makes the state send the v3 body.
+COMPUTE_V3_ACTION_URL = "https://compute.actions.globus.org/v3"
 
 ComputeFunctionType = t.Union[t.Callable[..., t.Any], str]
 
@@ -39,7 +41,9 @@ class Compute(ActionState):
     as ``<function name>_function_id``; a string is used as the function id (or as a
     ``$.`` path to one). Without ``function_parameters`` the function is called without
     arguments. As in Gladier 0.11, the state is named ``Compute`` unless ``state_name``
-    says otherwise, and calls ``https://compute.actions.globus.org/fxap``.
+    says otherwise, and calls ``https://compute.actions.globus.org/fxap``. With
+    ``action_url=COMPUTE_V3_ACTION_URL`` it sends Compute v3's body instead: ``endpoint_id``
+    and one task of ``function_id`` and ``kwargs``.
     """
 
     action_url: t.Optional[str] = COMPUTE_ACTION_URL
@@ -56,6 +60,12 @@ class Compute(ActionState):
         return str(self.function_to_call)
 
     def get_parameters(self) -> t.Dict[str, t.Any]:
+        if self.action_url == COMPUTE_V3_ACTION_URL:
+            return {
+                "endpoint_id": self.endpoint_id,
+                "tasks": [{"function_id": self.function_reference(),
+                           "kwargs": self.function_parameters}],
+            }
         return {
             "endpoint": self.endpoint_id,
             "function": self.function_reference(),
