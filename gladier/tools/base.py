@@ -122,7 +122,7 @@ class GladierBaseTool:
                 self.alias_renamer.rename_state(name, self)
                 for name in self.flow_transition_states
             ]
-        states = self.get_flow_definition()["States"]
+        states = (self.get_flow_definition() or {}).get("States", {})
         return [name for name, state in states.items() if state.get("End") is True]
 
     def rename_state(self, state_name: str, state_data: dict) -> tuple[str, dict]:

@@ -51,7 +51,7 @@ def _decorate(cls: _C, modifiers: dict | None) -> _C:
             cls.flow_definition = generate_tool_flow(cls, modifiers or {})
         except FlowGenException as error:
             cls.flow_definition = _FlowThatFailed(error)  # type: ignore[assignment]
-            cls.__init__ = _raising(error)  # type: ignore[misc]
+            cls.__init__ = _raising(error)  # type: ignore[method-assign]
     elif hasattr(cls, "gladier_tools"):
         cls.flow_definition = GeneratedClientFlow(modifiers)  # type: ignore[attr-defined]
     else:
