@@ -439,3 +439,30 @@ def test_bad_tool_references_name_the_reference(tools_module, reference, message
     with pytest.raises(ConfigException, match=message) as raised:
         load_tools([reference])
     assert repr(reference) in str(raised.value)
+
+
+def test_client_modifier_naming_a_function_of_an_aliased_tool_reads_that_copy(tmp_path,
+                                                                              monkeypatch):
+    (tmp_path / "two_step.py").write_text(textwrap.dedent('''
+        from gladier import GladierBaseTool, generate_flow_definition
+
+        def fetch(**data):
+            pass
+
+        def reduce(**data):
+            pass
+
+        @generate_flow_definition
+        class FetchReduce(GladierBaseTool):
+            compute_functions = [fetch, reduce]
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    @generate_flow_definition(modifiers={"reduce": {"payload": "fetch"}})
+    class Client:
+        gladier_tools = ["two_step.FetchReduce:Night", "two_step.FetchReduce:Day"]
+
+    states = Client().flow_definition["States"]
+    for copy in ("Night", "Day"):
+        task = states[f"Reduce{copy}"]["Parameters"]["tasks"][0]
+        assert task["payload.$"] == f"$.Fetch{copy}.details.results"

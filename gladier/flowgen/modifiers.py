@@ -141,15 +141,20 @@ class ToolModifiers:
     def value(self, mod_name: str, value: t.Any, flow_states: t.Mapping) -> t.Any:
         """A modifier value as Gladier 0.11 reads it (see the module docstring)."""
         if callable(value) and value in self.functions:
-            return results_path(upper_camel_case(value.__name__))
+            return results_path(self._state_in_flow(value.__name__))
         if isinstance(value, str) and not value.startswith("$."):
             if value in {f.__name__ for f in self.functions}:
-                return results_path(upper_camel_case(value))
+                return results_path(self._state_in_flow(value))
             if value in flow_states:
                 return results_path(value)
             if mod_name not in STATE_MODIFIERS:
                 return f"$.input.{value}"
         return value
+
+    def _state_in_flow(self, function_name: str) -> str:
+        """The state a function of this tool has in the flow (its aliased copy's, if any)."""
+        generated = upper_camel_case(function_name)
+        return (self.states_of.get(generated) or [generated])[0]
 
     def apply(self, flow_definition: dict) -> dict:
         """``flow_definition`` (changed in place, and returned) with the modifiers applied."""
