@@ -328,7 +328,7 @@ class LocalEngine:
         self._store.create_run({
             "run_id": run_id, "flow_id": flow_id, "status": ACTIVE,
             "label": shorten_label(label) if label else None,
-            "tags": [" ".join(str(tag).split()) for tag in tags or []],
+            "tags": _normalised_tags(tags or []),
             "owner": self.identity["user_id"], "start_time": started["time"],
             "details": {"code": "FlowStarting",
                         "description": "The Flow is starting execution",
@@ -395,7 +395,7 @@ class LocalEngine:
         self.get_run(run_id)
         self._store.set_run_metadata(
             run_id, label=shorten_label(label) if label else label,
-            tags=None if tags is None else [" ".join(str(tag).split()) for tag in tags])
+            tags=None if tags is None else _normalised_tags(tags))
         return self.get_run(run_id)
 
     def release_run(self, run_id: str) -> dict:
@@ -596,6 +596,11 @@ class LocalEngine:
                     callback(entry)
                 except Exception:  # a broken progress display must not stop the run
                     log.exception("gladier engine: a run subscriber failed")
+
+
+def _normalised_tags(tags: t.Iterable[t.Any]) -> list[str]:
+    """Tags with their white space folded, as the service keeps them."""
+    return [" ".join(str(tag).split()) for tag in tags]
 
 
 def _directory_or_options(value: t.Any) -> bool:
