@@ -85,20 +85,18 @@ def test_context_name_and_is_present():
 
 
 def test_builtins_comprehensions_and_methods():
-    assert ev("sorted(numbers)") == [1, 2, 3]
-    assert ev("sorted(numbers, reverse=True)") == [3, 2, 1]
-    assert ev("[min(numbers), max(numbers), sum(numbers), abs(-2), round(2.567, 1)]") == [1, 3, 6, 2, 2.6]
+    assert ev("[len(numbers), int('4'), float('1.5'), str(7), list('ab'), tuple(numbers)]") == [
+        3, 4, 1.5, "7", ["a", "b"], [3, 1, 2]]
     assert ev("{k: len(v) for k, v in source.items()}") == {"path": 11, "id": 3}
-    assert ev("sorted({n % 2 for n in numbers})") == [0, 1]
-    assert ev("list(range(3)) + [int('4'), float('1.5'), bool(0), str(7)]") == [0, 1, 2, 4, 1.5, False, "7"]
     assert ev("'-'.join(['a', 'b']).upper().replace('-', '+')") == "A+B"
-    assert ev("'{}:{x}'.format(1, x=2)") == "1:2"
     assert ev("source.get('missing', 'dflt')") == "dflt"
     assert ev("numbers.index(2)") == 2
     assert ev("source_paths[-1].startswith('/~')") is True
-    assert ev("sum(n for n in numbers if n > 1)") == 5
+    assert ev("[n for n in numbers if n > 1]") == [3, 2]
     assert ev("numbers[1:]") == [1, 2]
     assert ev("rpart[0]", {"rpart": ["x"]}) == "x"
+    assert ev("f'{len(numbers)} items'") == "3 items"
+    assert ev("2 ** 5000 > 2 ** 4999") is True  # simpleeval allows it; so does the engine
 
 
 def test_result_is_a_copy_never_aliasing_run_state():
@@ -112,7 +110,7 @@ def test_result_is_a_copy_never_aliasing_run_state():
 def test_undefined_name_is_named_in_error():
     with pytest.raises(ExpressionError, match="'missing_key' is not defined"):
         ev("missing_key + 1")
-    with pytest.raises(ExpressionError, match="no key 'nope'"):
+    with pytest.raises(ExpressionError, match="no attribute or key 'nope'"):
         ev("source.nope")
     with pytest.raises(ExpressionError, match=r"\$\.source\.nope"):
         ev("`$.source.nope`")
@@ -122,21 +120,22 @@ def test_undefined_name_is_named_in_error():
     ("__import__('os')", "__import__"),
     ("source.__class__", "__class__"),
     ("().__class__.__bases__", "__class__"),
+    ("input._private_pw", "'_private_pw'"),
     ("import os", "imports are not allowed"),
     ("lambda: 1", "lambda"),
-    ("open('/etc/passwd')", "calling 'open'"),
-    ("eval('1')", "calling 'eval'"),
+    ("open('/etc/passwd')", "the function 'open' is not available"),
+    ("eval('1')", "the function 'eval' is not available"),
+    ("sorted(numbers)", "the function 'sorted' is not available"),
     ("source_paths.append('x')", "method 'append'"),
     ("source.update({})", "method 'update'"),
-    ("'{0.__class__}'.format(1)", "__class__|attribute access"),
-    ("'{0.real}'.format(1)", "attribute access"),
+    ("'{0.__class__}'.format(1)", "__class__|method 'format'"),
+    ("'{}'.format(1)", "method 'format'"),
+    ("'{x}'.format_map(source)", "method 'format_map'"),
     ("'%s' % 1", "'%' string formatting"),
+    ("{n for n in numbers}", "set comprehensions"),
     ("x := 1", "not valid syntax|NamedExpr"),
     ("a = 1", "statements"),
     ("len", "can only be called"),
-    ("(1).real", "attribute 'real'"),
-    ("sorted(numbers, key=len)", "can only be called"),
-    ("sorted(numbers, key=numbers)", "unexpected keyword"),
     ("len(*numbers)", r"'\*'"),
 ])
 def test_sandbox_refusals_name_what_was_refused(expression, refused):
@@ -145,45 +144,45 @@ def test_sandbox_refusals_name_what_was_refused(expression, refused):
 
 
 @pytest.mark.parametrize("expression, limit", [
-    ("2 ** 100000", "MAX_POWER"),
-    ("9 ** 9 ** 9", "MAX_POWER"),
+    ("2 ** 100001", "MAX_INTEGER_BITS"),
+    ("9 ** 9 ** 9", "MAX_INTEGER_BITS"),
     ("(10 ** 900) ** 900", "MAX_INTEGER_BITS"),
     ("1 << 100000", "MAX_INTEGER_BITS"),
     ("'a' * 10 ** 6", "MAX_STRING_LENGTH"),
     ("[0] * 10 ** 6", "MAX_COLLECTION_LENGTH"),
-    ("list(range(10 ** 7))", "MAX_COLLECTION_LENGTH"),
-    ("[x for x in range(1000) for y in range(1000)]", "MAX_COLLECTION_LENGTH"),
+    ("[x for x in thousand for y in thousand]", "MAX_COMPREHENSION_LENGTH"),
     ("'x'.join(['a' * 50000] * 3)", "MAX_STRING_LENGTH"),
     ("('a' * 50000).replace('a', 'bbb')", "MAX_STRING_LENGTH"),
     ("'x'.ljust(10 ** 9)", "MAX_STRING_LENGTH"),
-    ("'{:>999999999}'.format(1)", "MAX_STRING_LENGTH"),
+    ("f'{1:>999999999}'", "MAX_STRING_LENGTH"),
     ("str([('a' * 90000)] * 2)", "MAX_STRING_LENGTH"),
     ("[" * 100 + "]" * 100, "MAX_NESTING_DEPTH"),
     ("'" + "a" * (expressions.MAX_EXPRESSION_LENGTH + 1) + "'", "MAX_EXPRESSION_LENGTH"),
 ])
 def test_size_limits_refuse_with_the_limit_named(expression, limit):
     with pytest.raises(ExpressionError, match=limit):
-        ev(expression)
+        ev(expression, {**STATE, "thousand": list(range(1000))})
 
 
 @pytest.mark.parametrize("expression", [
-    "{i: 'x' * 99999 for i in range(100000)}",
-    "['x' * 99999 for i in range(100000)]",
-    "[['x' * 99999] * 40 for i in range(100000)]",
+    "{i: 'x' * 99999 for i in many}",
+    "['x' * 99999 for i in many]",
+    "[['x' * 99999] * 40 for i in many]",
 ])
 def test_comprehensions_are_refused_as_soon_as_what_they_built_passes_the_size_limit(
         expression):
     with pytest.raises(ExpressionError, match="MAX_RESULT_SIZE") as refused:
-        ev(expression)
+        ev(expression, {**STATE, "many": list(range(9000))})
     size = int(re.search(r"about (\d+) characters", str(refused.value)).group(1))
     assert expressions.MAX_RESULT_SIZE < size <= expressions.MAX_RESULT_SIZE + 4_000_100, \
         "refused only after building more than one item past the limit"
 
 
-def test_time_budget_stops_long_running_expressions(monkeypatch):
-    monkeypatch.setattr(expressions, "MAX_EVALUATION_SECONDS", 0.05)
+def test_time_budget_stops_long_running_expressions_while_they_run(monkeypatch):
+    monkeypatch.setattr(expressions, "MAX_EVALUATION_SECONDS", 0.001)
+    thousand = list(range(1000))
     with pytest.raises(ExpressionError, match="MAX_EVALUATION_SECONDS"):
-        ev("[1 for x in range(100000) for y in range(100000) if False]")
+        ev("[1 for x in thousand for y in thousand[:9] if False]", {"thousand": thousand})
 
 
 @pytest.mark.parametrize("expression", ["1/0", "'a' + 1", "int('x')", "numbers[10]", "min([])", "`broken"])
@@ -207,8 +206,8 @@ def test_results_json_cannot_hold_are_refused_naming_the_expression(expression, 
 
 
 def test_numbers_json_cannot_hold_may_be_used_on_the_way_to_a_result():
-    assert ev("min(numbers + [float('inf')])") == 1
-    assert ev("abs((-4) ** 0.5) > 1.9") is True
+    assert ev("[n for n in numbers + [float('inf')] if n < 10]") == [3, 1, 2]
+    assert ev("(-4) ** 0.5 != 0") is True
 
 
 def test_compile_expression_reports_syntax_errors_without_evaluating():

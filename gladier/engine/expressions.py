@@ -1,15 +1,19 @@
-"""The expression language of ``"key.=": "..."`` parameters: Python syntax, whitelisted.
+"""The expression language of ``"key.=": "..."`` parameters, on simpleeval.
 
-The Flows service documents simpleeval for expressions. This module walks the parsed
-syntax tree itself and allows only what is listed here, so what an expression can do is
-readable in one place: the node types in ``_NODE_HANDLERS``, the functions in
-``FUNCTIONS`` and the methods in ``STRING_METHODS`` / ``LIST_METHODS`` / ``DICT_METHODS``.
-Nothing is ever passed to ``eval``.
+The Flows service documents that it evaluates expressions with simpleeval; this module runs
+them on simpleeval's ``EvalWithCompoundTypes`` too, so an expression gives the same result
+locally and on Globus. A thin layer on top keeps what this project adds:
 
-Names resolve to top-level keys of the run state, ``_context`` always to the run context;
-``obj.key`` reads a key of an object; `` `$.a.b` `` (backticks) reads a reference path.
-Every limit is a module constant; every refusal is an :class:`~gladier.exc.ExpressionError`
-whose message names what was refused.
+- `` `$.a.b` `` (backticks) reads a JSONPath; ``_context`` is always the run context;
+- the functions are the ones the Globus docs and examples use (:data:`FUNCTIONS`);
+- results become JSON data (tuples and sets become lists, nothing aliases the run state);
+- limits, each a module constant, enforced while the expression runs: a time budget checked
+  at every node, sizes checked before a string, list or number is built (simpleeval's own
+  limits let a short ``f'{1:>999999999}'`` allocate a gigabyte);
+- refusals name what was refused; :func:`refusals` lists, for ``gladier validate``, what an
+  expression uses that simpleeval (or this layer) will refuse when it runs.
+
+simpleeval is imported on first use: ``import gladier`` stays fast.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ import functools
 import math
 import operator
 import posixpath
-import string
 import time
+import types
 import typing as t
 
 from gladier.engine.paths import format_path, get_path, parse_path, parse_query
@@ -29,28 +33,38 @@ from gladier.exc import ExpressionError, PathError
 MAX_EXPRESSION_LENGTH = 20_000
 """Longest expression source accepted, in characters."""
 MAX_STRING_LENGTH = 100_000
-"""Longest string an expression may build."""
+"""Longest string an expression may build (simpleeval's own MAX_STRING_LENGTH)."""
 MAX_COLLECTION_LENGTH = 100_000
-"""Most items a list, dict or set built by an expression may hold (also bounds range())."""
-MAX_POWER = 1_000
-"""Largest exponent allowed in ``a ** b``."""
-MAX_INTEGER_BITS = 10_000
-"""Largest integer (in bits) an expression may build."""
+"""Most items a list, dict or set built by an expression may hold."""
+MAX_INTEGER_BITS = 100_000
+"""Largest integer (in bits) an expression may build: ``2 ** 5000`` is fine (simpleeval
+allows it), ``9 ** 9 ** 9`` is refused before it is computed."""
 MAX_NESTING_DEPTH = 60
 """Deepest syntax tree accepted (nested brackets, calls, operators)."""
 MAX_EVALUATION_SECONDS = 0.5
-"""Time budget of one evaluation (a refused expression is refused well within 1 s)."""
+"""Time budget of one evaluation, checked at every node it evaluates."""
 MAX_RESULT_SIZE = 5_000_000
-"""Largest approximate size (characters of its text form) of a list built by repetition
-or a comprehension, and of an expression's result. Repetition and comprehensions can
-repeat one object many times; counting every copy keeps such aliasing from hiding a
-structure too big to copy, compare or store."""
+"""Largest approximate size (characters of its text form) of what one evaluation builds in
+all (strings and lists made by operators, calls and comprehensions, each repeated object
+counted again) and of its result."""
 
 _BACKTICK_PREFIX = "_jsonpath_ref_"
+_REFUSED_METHODS = frozenset({
+    # they change the run state in place (simpleeval would allow them)
+    "append", "extend", "insert", "pop", "popitem", "remove", "clear", "sort", "reverse",
+    "update", "setdefault", "add", "discard", "intersection_update", "difference_update",
+    "symmetric_difference_update",
+    # they build unbounded output from a short call
+    "to_bytes", "expandtabs", "translate", "maketrans", "encode",
+})
+_UNSUPPORTED_SYNTAX = {
+    ast.Lambda: "lambda", ast.SetComp: "set comprehensions", ast.NamedExpr: "':='",
+    ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield from",
+}
 
 
 # ---------------------------------------------------------------------------------------
-# Functions and methods an expression may call
+# Functions an expression may call
 
 
 def _pathsplit(path: str) -> list[str]:
@@ -63,75 +77,20 @@ def _pathsplit(path: str) -> list[str]:
     return [head, tail]
 
 
-def _bounded_range(*args: t.Any) -> range:
-    if not all(isinstance(a, int) and not isinstance(a, bool) for a in args):
-        raise ExpressionError("range() needs integer arguments")
-    result = range(*args)
-    if len(result) > MAX_COLLECTION_LENGTH:
-        raise ExpressionError(
-            f"range() of {len(result)} items refused: more than MAX_COLLECTION_LENGTH "
-            f"({MAX_COLLECTION_LENGTH})"
-        )
-    return result
-
-
-def _sorted(iterable: t.Any, *, reverse: bool = False) -> list:
-    return sorted(iterable, reverse=reverse)
-
-
-def _min_or_max(func: t.Callable) -> t.Callable:
-    def call(*args: t.Any, **kwargs: t.Any) -> t.Any:
-        unknown = set(kwargs) - {"default"}
-        if unknown:
-            raise ExpressionError(f"{func.__name__}() keyword {sorted(unknown)[0]!r} not allowed")
-        return func(*args, **kwargs)
-
-    call.__name__ = func.__name__
-    return call
-
-
-def _sum(iterable: t.Any, start: t.Any = 0) -> t.Any:
-    items = list(iterable)
-    if isinstance(start, (str, list)):
-        _check_size(start, sum(_approximate_size(i) for i in items), "sum()")
-    return functools.reduce(operator.add, items, start)
+def _len(value: t.Any) -> int:
+    return len(value)
 
 
 FUNCTIONS: dict[str, t.Callable[..., t.Any]] = {
-    "len": len,
-    "str": str,
-    "int": int,
-    "float": float,
-    "bool": bool,
-    "abs": abs,
-    "round": round,
-    "min": _min_or_max(min),
-    "max": _min_or_max(max),
-    "sum": _sum,
-    "sorted": _sorted,
-    "range": _bounded_range,
-    "list": list,
-    "dict": dict,
-    "set": set,
-    "tuple": tuple,
-    "any": any,
-    "all": all,
-    "enumerate": lambda iterable, start=0: list(enumerate(iterable, start)),
-    "zip": lambda *iterables: list(zip(*iterables)),
-    "reversed": lambda seq: list(reversed(seq)),
+    "len": _len, "str": str, "int": int, "float": float,
+    "list": list, "dict": dict, "tuple": tuple, "set": set,
     "pathsplit": _pathsplit,
 }
-"""Plain functions callable by name. ``is_present`` and ``getattr`` are added per run."""
-
-STRING_METHODS = frozenset(
-    """capitalize casefold center count endswith find format index isalnum isalpha
-    isdecimal isdigit islower isnumeric isspace istitle isupper join ljust lower lstrip
-    partition removeprefix removesuffix replace rfind rindex rjust rpartition rsplit rstrip
-    split splitlines startswith strip swapcase title upper zfill""".split()
-)
-LIST_METHODS = frozenset({"count", "index", "copy"})
-"""Only methods that do not change the list: run state is never mutated in place."""
-DICT_METHODS = frozenset({"get", "keys", "values", "items", "copy"})
+"""Functions callable by name: ``pathsplit``, ``is_present`` and ``getattr`` (added per run,
+they read the run state) as the Globus docs list them, the builtins Globus's examples use
+(``len``, ``str``) and simpleeval's defaults (``int``, ``float``, ``str``; ``list``,
+``dict``, ``tuple``, ``set`` from EvalWithCompoundTypes) but its random numbers."""
+RUN_STATE_FUNCTIONS = frozenset({"is_present", "getattr"})
 
 
 # ---------------------------------------------------------------------------------------
@@ -142,6 +101,8 @@ class CompiledExpression(t.NamedTuple):
     tree: ast.Expression
     paths: tuple[str, ...]
     """Reference paths written in backticks; ``_jsonpath_ref_<i>`` names the i-th."""
+    refused: tuple[str, ...] = ()
+    """What evaluation will refuse, seen without evaluating."""
 
 
 def _extract_backticks(expression: str) -> tuple[str, tuple[str, ...]]:
@@ -205,35 +166,45 @@ def _tree_depth(tree: ast.AST) -> int:
     return deepest
 
 
-def _check_static(expression: str, tree: ast.AST) -> None:
-    """Refuse what can be seen without evaluating: unknown syntax and dunder names."""
+def _static_refusals(tree: ast.AST) -> list[str]:
+    """What simpleeval (or this layer) refuses, seen without evaluating."""
+    found: list[str] = []
+    callable_names = set(FUNCTIONS) | RUN_STATE_FUNCTIONS
     for node in ast.walk(tree):
-        name = None
-        if isinstance(node, ast.Name):
-            name = node.id
-        elif isinstance(node, ast.Attribute):
-            name = node.attr
-        elif isinstance(node, ast.keyword):
-            name = node.arg
-        if name and name.startswith("__"):
-            raise ExpressionError(
-                f"Expression {expression!r} refused: the name '{name}' is not allowed "
-                "(names starting with '__' are never accessible)"
-            )
-        if isinstance(node, ast.Lambda):
-            raise ExpressionError(f"Expression {expression!r} refused: lambda is not allowed")
-        if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
-            raise ExpressionError(
-                f"Expression {expression!r} refused: {type(node).__name__} is not allowed"
-            )
+        if type(node) in _UNSUPPORTED_SYNTAX:
+            found.append(f"{_UNSUPPORTED_SYNTAX[type(node)]} is not available")
+        elif isinstance(node, ast.Attribute) and node.attr.startswith(("_", "func_")):
+            found.append(f"the attribute '{node.attr}' (names starting with '_' are never "
+                         "accessible)")
+        elif isinstance(node, ast.Attribute) and node.attr in ("format", "format_map", "mro"):
+            found.append(f"the method '{node.attr}' is not available (use + or an f-string)")
+        elif isinstance(node, ast.Attribute) and node.attr in _REFUSED_METHODS:
+            found.append(f"the method '{node.attr}' is not allowed")
+        elif isinstance(node, ast.Name) and node.id.startswith("__"):
+            found.append(f"the name '{node.id}' (names starting with '__' are never "
+                         "accessible)")
+        elif isinstance(node, ast.Call):
+            if any(isinstance(a, ast.Starred) for a in node.args):
+                found.append("'*' arguments are not available in calls")
+            if any(keyword.arg is None for keyword in node.keywords):
+                found.append("'**' arguments are not available in calls")
+            if isinstance(node.func, ast.Name) and node.func.id not in callable_names:
+                found.append(f"the function '{node.func.id}' is not available (functions: "
+                             f"{', '.join(sorted(callable_names))})")
+            elif not isinstance(node.func, (ast.Name, ast.Attribute)):
+                found.append(f"calling '{ast.unparse(node.func)}' is not available")
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and isinstance(
+                node.left, (ast.Constant, ast.JoinedStr)) and isinstance(
+                getattr(node.left, "value", ""), str):
+            found.append("'%' string formatting is not allowed (use + or an f-string)")
+    return list(dict.fromkeys(found))
 
 
 @functools.lru_cache(maxsize=2048)
 def compile_expression(expression: str) -> CompiledExpression:
-    """Parse and statically check an expression; raise ExpressionError if it is refused.
-
-    The validator calls this to report bad expressions before a run starts.
-    """
+    """Parse an expression; raise ExpressionError if it is not one (syntax, a statement,
+    past MAX_EXPRESSION_LENGTH or MAX_NESTING_DEPTH). The validator calls this to report
+    bad expressions before a run starts; :func:`refusals` says what will be refused."""
     if not isinstance(expression, str):
         raise ExpressionError(f"An expression must be a string, not {_type_name(expression)}")
     if len(expression) > MAX_EXPRESSION_LENGTH:
@@ -253,8 +224,12 @@ def compile_expression(expression: str) -> CompiledExpression:
             f"Expression {expression[:80]!r} refused: nested deeper than MAX_NESTING_DEPTH "
             f"({MAX_NESTING_DEPTH})"
         )
-    _check_static(expression, tree)
-    return CompiledExpression(tree, paths)
+    return CompiledExpression(tree, paths, tuple(_static_refusals(tree)))
+
+
+def refusals(expression: str) -> list[str]:
+    """What an expression uses that will be refused when it runs (for warnings)."""
+    return list(compile_expression(expression).refused)
 
 
 def referenced_paths(expression: str) -> list[str]:
@@ -346,43 +321,6 @@ def _check_deep_size(value: t.Any, times: int, what: str) -> None:
         )
 
 
-class _Produced:
-    """The approximate size of what a comprehension has built so far: refused as soon as it
-    passes MAX_RESULT_SIZE, while the items are made, not once the memory is spent."""
-
-    def __init__(self) -> None:
-        self.size = 2
-
-    def add(self, *values: t.Any) -> None:
-        for value in values:
-            self.size += 2 + _approximate_size(value, limit=MAX_RESULT_SIZE - self.size + 1)
-        if self.size > MAX_RESULT_SIZE:
-            raise ExpressionError(
-                f"the comprehension refused: about {self.size} characters is larger than "
-                f"MAX_RESULT_SIZE ({MAX_RESULT_SIZE})"
-            )
-
-
-def _check_format_string(template: str) -> None:
-    """Refuse ``str.format`` templates that read attributes or pad to huge widths."""
-    try:
-        fields = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise ExpressionError(f"Bad format string {template!r}: {exc}") from None
-    for _, field, spec, _ in fields:
-        if field and "." in field:
-            raise ExpressionError(
-                f"format() field '{{{field}}}' refused: attribute access in format fields "
-                "is not allowed"
-            )
-        if spec:
-            if "{" in spec:
-                raise ExpressionError(
-                    f"format() spec {spec!r} refused: nested replacement fields are not allowed"
-                )
-            _check_format_spec(spec)
-
-
 def _check_format_spec(spec: str) -> None:
     digits = "".join(c if c.isdigit() else " " for c in spec).split()
     if any(int(d) > MAX_STRING_LENGTH for d in digits):
@@ -393,465 +331,234 @@ def _check_format_spec(spec: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Evaluation
+# Evaluation: simpleeval's EvalWithCompoundTypes with this project's limits
 
-_BINARY_OPERATORS: dict[type, t.Callable[[t.Any, t.Any], t.Any]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
-    ast.BitAnd: operator.and_,
-    ast.BitOr: operator.or_,
-    ast.BitXor: operator.xor,
-    ast.LShift: operator.lshift,
-    ast.RShift: operator.rshift,
-}
-_UNARY_OPERATORS: dict[type, t.Callable[[t.Any], t.Any]] = {
-    ast.Not: operator.not_,
-    ast.USub: operator.neg,
-    ast.UAdd: operator.pos,
-    ast.Invert: operator.invert,
-}
-_COMPARISONS: dict[type, t.Callable[[t.Any, t.Any], bool]] = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.In: lambda a, b: a in b,
-    ast.NotIn: lambda a, b: a not in b,
-    ast.Is: operator.is_,
-    ast.IsNot: operator.is_not,
-}
 
-class _Evaluator:
-    """Evaluates one compiled expression against one run state."""
+class _Budget:
+    """What one evaluation may still spend: time, and characters it builds."""
 
-    def __init__(self, expression: str, compiled: CompiledExpression, state: t.Any,
-                 context: dict | None):
+    def __init__(self, expression: str):
         self.expression = expression
+        self.deadline = time.monotonic() + MAX_EVALUATION_SECONDS
+        self.built = 0
+
+    def tick(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise ExpressionError(
+                f"refused: ran longer than MAX_EVALUATION_SECONDS ({MAX_EVALUATION_SECONDS})")
+
+    def spend(self, value: t.Any, times: int = 1) -> t.Any:
+        """Count ``times`` copies of ``value`` as built; refuse past MAX_RESULT_SIZE."""
+        _check_size(value)
+        if isinstance(value, (str, list, tuple, dict, set, frozenset)):
+            left = MAX_RESULT_SIZE - self.built
+            size = _approximate_size(value, limit=left // max(times, 1) + 1) * max(times, 1)
+            self.built += size
+            if self.built > MAX_RESULT_SIZE:
+                raise ExpressionError(
+                    f"refused: about {self.built} characters built, more than "
+                    f"MAX_RESULT_SIZE ({MAX_RESULT_SIZE})")
+        return value
+
+
+def _guarded_operators(budget: _Budget, defaults: dict) -> dict:
+    """simpleeval's operators, each refusing a result past the limits before building it."""
+
+    def add(left: t.Any, right: t.Any) -> t.Any:
+        if isinstance(left, (str, list, tuple)) and isinstance(right, type(left)):
+            _check_size(left, len(right), "'+'")
+        return budget.spend(operator.add(left, right))
+
+    def mult(left: t.Any, right: t.Any) -> t.Any:
+        for seq, times in ((left, right), (right, left)):
+            if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
+                _check_size(seq, len(seq) * max(times, 0) - len(seq), "repetition")
+                budget.spend(seq, max(times, 0))
+        return operator.mul(left, right)
+
+    def power(left: t.Any, right: t.Any) -> t.Any:
+        if isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
+            if (abs(left).bit_length() - 1) * right > MAX_INTEGER_BITS:
+                raise ExpressionError(f"refused: {left} ** {right} would be larger than "
+                                      f"MAX_INTEGER_BITS ({MAX_INTEGER_BITS}) bits")
+        if isinstance(right, (int, float)) and abs(right) > MAX_INTEGER_BITS:
+            if isinstance(left, (int, float)) and abs(left) not in (0, 1):
+                raise ExpressionError(f"refused: exponent {right} is larger than "
+                                      f"MAX_INTEGER_BITS ({MAX_INTEGER_BITS})")
+        return _check_size(operator.pow(left, right))
+
+    def lshift(left: t.Any, right: t.Any) -> t.Any:
+        if isinstance(left, int) and isinstance(right, int) and \
+                left.bit_length() + right > MAX_INTEGER_BITS:
+            raise ExpressionError(f"refused: {left} << {right} would be larger than "
+                                  f"MAX_INTEGER_BITS ({MAX_INTEGER_BITS}) bits")
+        return operator.lshift(left, right)
+
+    def mod(left: t.Any, right: t.Any) -> t.Any:
+        if isinstance(left, str):
+            raise ExpressionError("refused: '%' string formatting is not allowed (a short "
+                                  "'%0999999999d' builds a gigabyte); use + or an f-string")
+        return operator.mod(left, right)
+
+    return {**defaults, ast.Add: add, ast.Mult: mult, ast.Pow: power, ast.LShift: lshift,
+            ast.Mod: mod}
+
+
+def _check_call(func: t.Callable, args: list, kwargs: dict) -> None:
+    """Refuse a method call whose result would outgrow the limits, before making it."""
+    owner = getattr(func, "__self__", None)
+    name = getattr(func, "__name__", "")
+    if not isinstance(owner, str):
+        return
+    if name == "join" and args and isinstance(args[0], (list, tuple)):
+        parts = args[0][: MAX_COLLECTION_LENGTH + 1]
+        extra = sum(_approximate_size(p) for p in parts)
+        _check_size(owner, extra + len(owner) * len(parts), "str.join()")
+    elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and \
+            isinstance(args[1], str):
+        hits = len(owner) + 1 if not args[0] else owner.count(args[0])
+        _check_size(owner, hits * len(args[1]), "str.replace()")
+    elif name in ("ljust", "rjust", "center", "zfill") and args and isinstance(args[0], int):
+        if args[0] > MAX_STRING_LENGTH:
+            raise ExpressionError(f"refused: str.{name}({args[0]}) is wider than "
+                                  f"MAX_STRING_LENGTH ({MAX_STRING_LENGTH})")
+
+
+@functools.lru_cache(maxsize=1)
+def _evaluator_class() -> type:
+    """simpleeval's EvalWithCompoundTypes with the budget checked at every node (built on
+    first use: importing simpleeval is left until an expression runs)."""
+    import simpleeval
+
+    class Evaluator(simpleeval.EvalWithCompoundTypes):  # type: ignore[misc]
+        def __init__(self, budget: _Budget, names: dict, functions: dict):
+            super().__init__(functions=dict(functions), names=names)
+            self.operators = _guarded_operators(budget, self.operators)
+            self.budget = budget
+
+        def _eval(self, node: ast.AST) -> t.Any:
+            self.budget.tick()
+            return super()._eval(node)
+
+        def _eval_name(self, node: ast.Name) -> t.Any:
+            if node.id not in self.names and node.id in self.functions:
+                raise ExpressionError(
+                    f"the function '{node.id}' can only be called, not used as a value")
+            return super()._eval_name(node)
+
+        def _eval_attribute(self, node: ast.Attribute) -> t.Any:
+            if node.attr in _REFUSED_METHODS:
+                raise ExpressionError(f"refused: the method '{node.attr}' is not allowed")
+            return super()._eval_attribute(node)
+
+        def _eval_call(self, node: ast.Call) -> t.Any:
+            if any(isinstance(a, ast.Starred) for a in node.args) or any(
+                    keyword.arg is None for keyword in node.keywords):
+                raise ExpressionError("refused: '*' and '**' arguments are not available in "
+                                      "calls")
+            if isinstance(node.func, ast.Attribute):
+                func = self._eval(node.func)
+                args = [self._eval(a) for a in node.args]
+                kwargs = dict(self._eval(k) for k in node.keywords)
+                if isinstance(func, (types.BuiltinMethodType, types.MethodWrapperType)):
+                    _check_call(func, args, kwargs)
+                result = func(*args, **kwargs)
+            else:
+                result = super()._eval_call(node)
+            if isinstance(result, (type({}.keys()), type({}.values()), type({}.items()))):
+                result = list(result)
+            return self.budget.spend(result)
+
+        def _eval_formattedvalue(self, node: ast.FormattedValue) -> t.Any:
+            if node.format_spec:
+                _check_format_spec(str(self._eval(node.format_spec)))
+            value = super()._eval_formattedvalue(node)
+            return self.budget.spend(value if isinstance(value, str) else str(value))
+
+        def _eval_joinedstr(self, node: ast.JoinedStr) -> str:
+            return self.budget.spend(super()._eval_joinedstr(node))
+
+        def _eval_comprehension(self, node: ast.AST) -> t.Any:
+            return self.budget.spend(super()._eval_comprehension(node))
+
+        def _eval_list(self, node: ast.List) -> list:
+            return self.budget.spend(super()._eval_list(node))
+
+        def _eval_dict(self, node: ast.Dict) -> dict:
+            return self.budget.spend(super()._eval_dict(node))
+
+    return Evaluator
+
+
+class _RunState:
+    """The names an expression sees and the functions that read the run state."""
+
+    def __init__(self, state: t.Any, context: dict | None, paths: tuple[str, ...]):
         self.state = state if isinstance(state, dict) else {}
         self.context = context or {}
-        self.paths = compiled.paths
-        self.scopes: list[dict[str, t.Any]] = []
-        self.deadline = time.monotonic() + MAX_EVALUATION_SECONDS
-        self.functions: dict[str, t.Callable[..., t.Any]] = {
-            **FUNCTIONS,
-            "is_present": self._is_present,
-            "getattr": self._getattr,
-        }
+        self.paths = paths
 
-    def fail(self, message: str) -> ExpressionError:
-        return ExpressionError(f"Expression {self.expression!r}: {message}")
-
-    def eval(self, node: ast.AST) -> t.Any:
-        if time.monotonic() > self.deadline:
-            raise self.fail(
-                f"refused: ran longer than MAX_EVALUATION_SECONDS ({MAX_EVALUATION_SECONDS})"
-            )
-        handler = _NODE_HANDLERS.get(type(node))
-        if handler is None:
-            raise self.fail(f"refused: {type(node).__name__} syntax is not allowed")
-        return handler(self, node)
-
-    # -- names, paths, attributes -------------------------------------------------------
-
-    def _root(self) -> dict:
+    def root(self) -> dict:
         return {**self.state, "_context": self.context}
 
-    def read_path(self, path: str) -> t.Any:
-        try:
-            return get_path(self._root(), path)
-        except PathError:
-            raise self.fail(f"the path '{path}' could not be found in the run state") from None
+    def names(self) -> dict:
+        names = {**self.state, "_context": self.context}
+        for index, path in enumerate(self.paths):
+            try:
+                names[f"{_BACKTICK_PREFIX}{index}"] = get_path(self.root(), path)
+            except PathError:
+                raise ExpressionError(
+                    f"the path '{path}' could not be found in the run state") from None
+        return names
 
     def _dotted(self, dotted: t.Any, function: str) -> str:
         if not isinstance(dotted, str):
-            raise self.fail(f"{function}() needs a dotted path string, not {_type_name(dotted)}")
+            raise ExpressionError(
+                f"{function}() needs a dotted path string, not {_type_name(dotted)}")
         path = dotted if dotted.startswith("$") else "$." + dotted.lstrip(".")
         try:
-            parse_path(path)
+            parse_query(path)
         except PathError as exc:
-            raise self.fail(f"{function}({dotted!r}): {exc}") from None
+            raise ExpressionError(f"{function}({dotted!r}): {exc}") from None
         return path
 
-    def _is_present(self, dotted: str) -> bool:
+    def is_present(self, dotted: str) -> bool:
+        """Globus docs: true when the run state has a value at the dotted path."""
         path = self._dotted(dotted, "is_present")
         try:
-            get_path(self._root(), path)
+            get_path(self.root(), path)
         except PathError:
             return False
         return True
 
-    def _getattr(self, dotted: str, default: t.Any = None) -> t.Any:
+    def getattr(self, dotted: str, default: t.Any = None) -> t.Any:
+        """Globus docs: the value at the dotted path, or ``default`` when there is none."""
         path = self._dotted(dotted, "getattr")
         try:
-            return get_path(self._root(), path)
+            return get_path(self.root(), path)
         except PathError:
             return default
 
-    def name(self, node: ast.Name) -> t.Any:
-        if node.id == "_context":  # the real one, whatever the run state holds
-            return self.context
-        for scope in reversed(self.scopes):
-            if node.id in scope:
-                return scope[node.id]
-        if node.id.startswith(_BACKTICK_PREFIX):
-            index = node.id[len(_BACKTICK_PREFIX):]
-            if index.isdigit() and int(index) < len(self.paths):
-                return self.read_path(self.paths[int(index)])
-        if node.id in self.state:
-            return self.state[node.id]
-        if node.id in self.functions:
-            raise self.fail(f"the function '{node.id}' can only be called, not used as a value")
-        raise self.fail(f"the name '{node.id}' is not defined in the run state")
 
-    def attribute(self, node: ast.Attribute) -> t.Any:
-        value = self.eval(node.value)
-        if isinstance(value, dict):
-            if node.attr in value:
-                return value[node.attr]
-            raise self.fail(f"the object has no key '{node.attr}' (in '{ast.unparse(node)}')")
-        raise self.fail(
-            f"cannot read attribute '{node.attr}' of {_type_name(value)} "
-            f"(in '{ast.unparse(node)}')"
-        )
+def _describe(exc: Exception) -> str:
+    """A simpleeval or Python error as one line naming what was refused."""
+    import simpleeval
 
-    def subscript(self, node: ast.Subscript) -> t.Any:
-        value = self.eval(node.value)
-        key = self.eval(node.slice)
-        if isinstance(value, dict):
-            if isinstance(key, (dict, list, set)):
-                raise self.fail(f"{_type_name(key)} cannot be an object key")
-            if key not in value:
-                raise self.fail(f"the object has no key {key!r} (in '{ast.unparse(node)}')")
-            return value[key]
-        if not isinstance(value, (list, tuple, str)):
-            raise self.fail(f"{_type_name(value)} cannot be indexed (in '{ast.unparse(node)}')")
-        try:
-            return value[key]
-        except IndexError:
-            raise self.fail(
-                f"index {key} is out of range for {_type_name(value)} of length {len(value)} "
-                f"(in '{ast.unparse(node)}')"
-            ) from None
-        except (TypeError, ValueError) as exc:
-            raise self.fail(f"bad index {key!r} (in '{ast.unparse(node)}'): {exc}") from None
-
-    def slice(self, node: ast.Slice) -> slice:
-        parts = [None if p is None else self.eval(p) for p in (node.lower, node.upper, node.step)]
-        return slice(*parts)
-
-    # -- literals ----------------------------------------------------------------------
-
-    def constant(self, node: ast.Constant) -> t.Any:
-        if isinstance(node.value, (bytes, complex)) or node.value is Ellipsis:
-            raise self.fail(f"refused: {type(node.value).__name__} literals are not allowed")
-        return _check_size(node.value, what="the literal")
-
-    def _items(self, elements: list[ast.expr]) -> list:
-        items: list = []
-        for element in elements:
-            if isinstance(element, ast.Starred):
-                items.extend(self._iterate(self.eval(element.value)))
-            else:
-                items.append(self.eval(element))
-            _check_size(items, what="the list")
-        return items
-
-    def list_(self, node: ast.List) -> list:
-        return self._items(node.elts)
-
-    def tuple_(self, node: ast.Tuple) -> tuple:
-        return tuple(self._items(node.elts))
-
-    def set_(self, node: ast.Set) -> set:
-        return self._hashable(set, self._items(node.elts))
-
-    def dict_(self, node: ast.Dict) -> dict:
-        result: dict = {}
-        for key, value in zip(node.keys, node.values):
-            if key is None:
-                merged = self.eval(value)
-                if not isinstance(merged, dict):
-                    raise self.fail(f"'**' needs an object, not {_type_name(merged)}")
-                result.update(merged)
-            else:
-                result[self._key(self.eval(key))] = self.eval(value)
-            _check_size(result, what="the object")
-        return result
-
-    def _key(self, key: t.Any) -> t.Any:
-        if key is not None and not isinstance(key, (str, int, float)):
-            raise self.fail(f"{_type_name(key)} cannot be an object key")
-        return key
-
-    def _hashable(self, build: t.Callable, value: t.Any) -> t.Any:
-        try:
-            return build(value)
-        except TypeError as exc:
-            raise self.fail(f"{exc}") from None
-
-    def joined_str(self, node: ast.JoinedStr) -> str:
-        parts = []
-        for value in node.values:
-            parts.append(self.eval(value))
-            _check_size("".join(parts), what="the f-string")
-        return "".join(parts)
-
-    def formatted_value(self, node: ast.FormattedValue) -> str:
-        value = self.eval(node.value)
-        if node.conversion == ord("r"):
-            value = repr(value)
-        elif node.conversion in (ord("s"), ord("a")):
-            value = str(value)
-        spec = self.eval(node.format_spec) if node.format_spec else ""
-        _check_format_spec(spec)
-        _check_size("", _approximate_size(value), "formatting a value")
-        return self._apply(format, value, spec, node=node)
-
-    # -- operators ---------------------------------------------------------------------
-
-    def bool_op(self, node: ast.BoolOp) -> t.Any:
-        value: t.Any = None
-        for operand in node.values:
-            value = self.eval(operand)
-            if isinstance(node.op, ast.And) and not value:
-                return value
-            if isinstance(node.op, ast.Or) and value:
-                return value
-        return value
-
-    def unary_op(self, node: ast.UnaryOp) -> t.Any:
-        operand = self.eval(node.operand)
-        return self._apply(_UNARY_OPERATORS[type(node.op)], operand, node=node)
-
-    def bin_op(self, node: ast.BinOp) -> t.Any:
-        left = self.eval(node.left)
-        right = self.eval(node.right)
-        op = type(node.op)
-        if op is ast.Pow and isinstance(right, (int, float)) and abs(right) > MAX_POWER:
-            raise self.fail(f"refused: exponent {right} is larger than MAX_POWER ({MAX_POWER})")
-        if op is ast.Pow and isinstance(left, int) and isinstance(right, int) and right > 0:
-            if left.bit_length() * right > MAX_INTEGER_BITS:
-                raise self.fail(
-                    f"refused: {left} ** {right} would be larger than MAX_INTEGER_BITS "
-                    f"({MAX_INTEGER_BITS}) bits"
-                )
-        if op is ast.LShift and isinstance(right, int) and right > MAX_INTEGER_BITS:
-            raise self.fail(f"refused: shift by {right} bits is beyond MAX_INTEGER_BITS")
-        if op is ast.Mod and isinstance(left, str):
-            raise self.fail("refused: '%' string formatting is not allowed; use format()")
-        if op is ast.Mult:
-            for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
-                    size = len(seq) * max(times, 0)
-                    if isinstance(seq, str):
-                        limit, limit_name = MAX_STRING_LENGTH, "MAX_STRING_LENGTH"
-                    else:
-                        limit, limit_name = MAX_COLLECTION_LENGTH, "MAX_COLLECTION_LENGTH"
-                    if size > limit:
-                        raise self.fail(
-                            f"refused: repeating {_type_name(seq)} {times} times gives {size} "
-                            f"items, beyond {limit_name} ({limit})"
-                        )
-                    if not isinstance(seq, str):
-                        _check_deep_size(seq, max(times, 0), f"repeating {_type_name(seq)}")
-        return _check_size(self._apply(_BINARY_OPERATORS[op], left, right, node=node))
-
-    def compare(self, node: ast.Compare) -> bool:
-        left = self.eval(node.left)
-        for op, comparator in zip(node.ops, node.comparators):
-            right = self.eval(comparator)
-            if not self._apply(_COMPARISONS[type(op)], left, right, node=node):
-                return False
-            left = right
-        return True
-
-    def if_exp(self, node: ast.IfExp) -> t.Any:
-        return self.eval(node.body) if self.eval(node.test) else self.eval(node.orelse)
-
-    def _apply(self, func: t.Callable, *args: t.Any, node: ast.AST) -> t.Any:
-        try:
-            return func(*args)
-        except ExpressionError:
-            raise
-        except (TypeError, ValueError, ArithmeticError, IndexError, KeyError) as exc:
-            raise self.fail(f"{type(exc).__name__} in '{ast.unparse(node)}': {exc}") from None
-
-    # -- comprehensions ----------------------------------------------------------------
-
-    def _iterate(self, value: t.Any) -> t.Iterable:
-        if isinstance(value, dict):
-            return list(value)
-        if isinstance(value, (list, tuple, str, set, frozenset, range)):
-            return value
-        raise self.fail(f"cannot iterate over {_type_name(value)}")
-
-    def _bind(self, target: ast.expr, value: t.Any, scope: dict) -> None:
-        if isinstance(target, ast.Name):
-            scope[target.id] = value
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            items = list(self._iterate(value))
-            if len(items) != len(target.elts):
-                raise self.fail(
-                    f"cannot unpack {len(items)} values into {len(target.elts)} names"
-                )
-            for element, item in zip(target.elts, items):
-                self._bind(element, item, scope)
-        else:
-            raise self.fail(f"refused: {type(target).__name__} as a loop target")
-
-    def _comprehension(self, generators: list[ast.comprehension], emit: t.Callable) -> None:
-        scope: dict[str, t.Any] = {}
-        self.scopes.append(scope)
-        try:
-            self._loop(generators, 0, scope, emit)
-        finally:
-            self.scopes.pop()
-
-    def _loop(self, generators: list, index: int, scope: dict, emit: t.Callable) -> None:
-        if index == len(generators):
-            emit()
-            return
-        generator = generators[index]
-        if generator.is_async:
-            raise self.fail("refused: async comprehensions are not allowed")
-        for item in self._iterate(self.eval(generator.iter)):
-            self._bind(generator.target, item, scope)
-            if all(self.eval(condition) for condition in generator.ifs):
-                self._loop(generators, index + 1, scope, emit)
-
-    def list_comp(self, node: ast.ListComp | ast.GeneratorExp) -> list:
-        result: list = []
-        produced = _Produced()
-
-        def emit() -> None:
-            item = self.eval(node.elt)
-            produced.add(item)
-            result.append(item)
-            _check_size(result, what="the comprehension")
-
-        self._comprehension(node.generators, emit)
-        return result
-
-    def set_comp(self, node: ast.SetComp) -> set:
-        return self._hashable(set, self.list_comp(node))  # type: ignore[arg-type]
-
-    def dict_comp(self, node: ast.DictComp) -> dict:
-        result: dict = {}
-        produced = _Produced()
-
-        def emit() -> None:
-            key, value = self._key(self.eval(node.key)), self.eval(node.value)
-            produced.add(key, value)
-            result[key] = value
-            _check_size(result, what="the comprehension")
-
-        self._comprehension(node.generators, emit)
-        return result
-
-    # -- calls -------------------------------------------------------------------------
-
-    def call(self, node: ast.Call) -> t.Any:
-        if any(isinstance(a, ast.Starred) for a in node.args) or any(
-            k.arg is None for k in node.keywords
-        ):
-            raise self.fail("refused: '*' and '**' arguments are not allowed in calls")
-        if isinstance(node.func, ast.Name) and not any(
-            node.func.id in scope for scope in self.scopes
-        ):
-            func = self.functions.get(node.func.id)
-            if func is None:
-                raise self.fail(
-                    f"refused: calling '{node.func.id}' is not allowed (allowed functions: "
-                    f"{', '.join(sorted(self.functions))})"
-                )
-            label = node.func.id
-        elif isinstance(node.func, ast.Attribute):
-            func, label = self._method(node.func)
-        else:
-            raise self.fail(f"refused: calling '{ast.unparse(node.func)}' is not allowed")
-        args = [self.eval(a) for a in node.args]
-        if any(keyword.arg is None for keyword in node.keywords):
-            raise self.fail("refused: '**' arguments are not allowed")
-        kwargs = {str(k.arg): self.eval(k.value) for k in node.keywords}
-        self._check_call(label, func, args, kwargs)
-        result = self._apply(lambda: func(*args, **kwargs), node=node)
-        if isinstance(result, (type({}.keys()), type({}.values()), type({}.items()))):
-            result = list(result)
-        return _check_size(result, what=f"the result of {label}()")
-
-    def _method(self, node: ast.Attribute) -> tuple[t.Callable, str]:
-        owner = self.eval(node.value)
-        allowed: frozenset = frozenset()
-        if isinstance(owner, str):
-            allowed = STRING_METHODS
-        elif isinstance(owner, (list, tuple)):
-            allowed = LIST_METHODS
-        elif isinstance(owner, dict):
-            allowed = DICT_METHODS
-        if node.attr not in allowed:
-            raise self.fail(
-                f"refused: calling method '{node.attr}' of {_type_name(owner)} is not allowed"
-            )
-        if isinstance(owner, tuple) and node.attr == "copy":
-            return (lambda: list(owner)), "copy"
-        return getattr(owner, node.attr), f"{type(owner).__name__}.{node.attr}"
-
-    def _check_call(self, label: str, func: t.Callable, args: list, kwargs: dict) -> None:
-        """Refuse calls whose result would outgrow the limits before making them."""
-        owner = getattr(func, "__self__", None)
-        text = owner if isinstance(owner, str) else ""  # the string of a str.* method
-        if label == "str" and args:
-            _check_size("", _approximate_size(args[0]), "str()")
-        elif label == "str.join" and args:
-            parts = list(args[0]) if isinstance(args[0], (list, tuple, set, dict, str)) else []
-            extra = sum(_approximate_size(p) for p in parts[: MAX_COLLECTION_LENGTH + 1])
-            _check_size(text, extra + len(text) * len(parts), "str.join()")
-        elif label == "str.replace" and len(args) >= 2:
-            old, new = args[0], args[1]
-            if isinstance(old, str) and isinstance(new, str):
-                hits = len(text) + 1 if not old else text.count(old)
-                _check_size(text, hits * len(new), "str.replace()")
-        elif label in ("str.ljust", "str.rjust", "str.center", "str.zfill") and args:
-            if isinstance(args[0], int) and args[0] > MAX_STRING_LENGTH:
-                raise self.fail(f"refused: {label}({args[0]}) is wider than MAX_STRING_LENGTH")
-        elif label == "str.format":
-            _check_format_string(text)
-            extra = sum(_approximate_size(a) for a in [*args, *kwargs.values()])
-            _check_size(text, extra, "str.format()")
-
-
-_NODE_HANDLERS: dict[type, t.Callable[[_Evaluator, t.Any], t.Any]] = {
-    ast.Expression: lambda ev, node: ev.eval(node.body),
-    ast.Constant: _Evaluator.constant,
-    ast.Name: _Evaluator.name,
-    ast.Attribute: _Evaluator.attribute,
-    ast.Subscript: _Evaluator.subscript,
-    ast.Slice: _Evaluator.slice,
-    ast.List: _Evaluator.list_,
-    ast.Tuple: _Evaluator.tuple_,
-    ast.Set: _Evaluator.set_,
-    ast.Dict: _Evaluator.dict_,
-    ast.JoinedStr: _Evaluator.joined_str,
-    ast.FormattedValue: _Evaluator.formatted_value,
-    ast.BoolOp: _Evaluator.bool_op,
-    ast.UnaryOp: _Evaluator.unary_op,
-    ast.BinOp: _Evaluator.bin_op,
-    ast.Compare: _Evaluator.compare,
-    ast.IfExp: _Evaluator.if_exp,
-    ast.ListComp: _Evaluator.list_comp,
-    ast.GeneratorExp: _Evaluator.list_comp,
-    ast.SetComp: _Evaluator.set_comp,
-    ast.DictComp: _Evaluator.dict_comp,
-    ast.Call: _Evaluator.call,
-}
-"""Every syntax an expression may use; anything else is refused by name."""
+    if isinstance(exc, simpleeval.NameNotDefined):
+        return f"the name '{exc.name}' is not defined in the run state"
+    if isinstance(exc, simpleeval.FunctionNotDefined):
+        return (f"the function '{exc.func_name}' is not available (functions: "
+                f"{', '.join(sorted(set(FUNCTIONS) | RUN_STATE_FUNCTIONS))})")
+    if isinstance(exc, simpleeval.AttributeDoesNotExist):
+        return f"no attribute or key '{exc.attr}'"
+    if isinstance(exc, simpleeval.IterableTooLong) and "omprehension" in str(exc):
+        return (f"refused: {exc} (simpleeval's MAX_COMPREHENSION_LENGTH, "
+                f"{simpleeval.MAX_COMPREHENSION_LENGTH} iterations)")
+    if isinstance(exc, simpleeval.InvalidExpression):
+        return f"refused: {exc}"
+    if isinstance(exc, KeyError):
+        return f"no key {exc}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _to_json(value: t.Any) -> t.Any:
@@ -876,9 +583,10 @@ def _to_json(value: t.Any) -> t.Any:
             return sorted(items)
         except TypeError:
             return items
-    if isinstance(value, range):
-        return list(value)
-    return value
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    raise ExpressionError(
+        f"the result holds {_type_name(value)} ({value!r:.60}), which JSON cannot hold")
 
 
 def evaluate(expression: str, state: dict, *, context: dict | None = None) -> t.Any:
@@ -892,16 +600,22 @@ def evaluate(expression: str, state: dict, *, context: dict | None = None) -> t.
     '/data/x'
     """
     compiled = compile_expression(expression)
-    evaluator = _Evaluator(expression, compiled, state, context)
+    run_state = _RunState(state, context, compiled.paths)
+    budget = _Budget(expression)
     try:
-        result = evaluator.eval(compiled.tree)
+        if compiled.refused:
+            raise ExpressionError(f"refused: {compiled.refused[0]}")
+        functions = {**FUNCTIONS, "is_present": run_state.is_present,
+                     "getattr": run_state.getattr}
+        evaluator = _evaluator_class()(budget, run_state.names(), functions)
+        result = evaluator.eval(expression, previously_parsed=compiled.tree.body)
         _check_deep_size(result, 1, "the result")
         return _to_json(result)
-    except RecursionError:
-        raise evaluator.fail("refused: nested too deeply") from None
-    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
-        raise evaluator.fail(f"{type(exc).__name__}: {exc}") from None
     except ExpressionError as exc:
         if str(exc).startswith("Expression "):
             raise
-        raise evaluator.fail(str(exc)) from None
+        raise ExpressionError(f"Expression {expression!r}: {exc}") from None
+    except RecursionError:
+        raise ExpressionError(f"Expression {expression!r}: refused: nested too deeply") from None
+    except Exception as exc:  # simpleeval's and Python's own errors, one message
+        raise ExpressionError(f"Expression {expression!r}: {_describe(exc)}") from None

@@ -23,7 +23,7 @@ import jsonschema
 
 from gladier.engine import dataflow
 from gladier.engine.choice import ALL_TESTS, COMPARATORS, RULE_OPERATORS, TYPE_TESTS, parse_timestamp
-from gladier.engine.expressions import compile_expression, referenced_paths
+from gladier.engine.expressions import compile_expression, referenced_paths, refusals
 from gladier.engine.jsondata import json_text
 from gladier.engine.parameters import CONTEXT_KEY, PRIVATE_PARAMETERS_KEY, output_key
 from gladier.engine.paths import Segment, format_path, parse_path, parse_query
@@ -289,6 +289,11 @@ class _Checker:
                         compile_expression(value)
                     except ExpressionError as exc:
                         self.problem(name, where + [key], _shorten(str(exc)))
+                    else:
+                        for refused in refusals(value):
+                            self.warning(name, where + [key], _shorten(
+                                f"the expression will be refused when it runs (by simpleeval, "
+                                f"the service's evaluator, or this engine's limits): {refused}"))
             else:
                 self.check_parameters(name, value, where + [key])
 
