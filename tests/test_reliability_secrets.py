@@ -115,7 +115,7 @@ def test_private_input_values_are_sealed_in_the_database_and_still_resume(tmp_pa
     definition = {"StartAt": "Nap", "States": {
         "Nap": {"Type": "Wait", "Seconds": 100, "Next": "Use"},
         "Use": {"Type": "ExpressionEval", "ResultPath": "$.used", "End": True,
-                "Parameters": {"n.=": "len(input._private_pw) + len(input._private_key)"}}}}
+                "Parameters": {"n.=": "len(input['_private_pw']) + len(input['_private_key'])"}}}}
     with LocalEngine(db, time_scale=0.01) as first:
         run_id = first.run_flow(first.create_flow(definition)["id"], RUN_INPUT)["run_id"]
     with LocalEngine(db, time_scale=0.01) as second:  # the first stopped during the Wait
@@ -164,7 +164,7 @@ def test_failing_expressions_over_private_values_are_redacted_from_causes(tmp_pa
         "Kept": {"Type": "Action", "ActionUrl": EVAL_URL, "Parameters": in_provider,
                  "ExceptionOnActionFailure": False, "ResultPath": "$.kept", "Next": "InEngine"},
         "InEngine": {"Type": "ExpressionEval", "ResultPath": "$.n", "End": True,
-                     "Parameters": {"n.=": "int(input._private_key)"}}}}
+                     "Parameters": {"n.=": "int(input['_private_key'])"}}}}
     final, shown, stored = finished(tmp_path, definition, RUN_INPUT)
 
     assert final["status"] == "FAILED"
@@ -271,7 +271,7 @@ def test_cli_failures_and_runs_respond_print_no_secret(tmp_path, servers):
         "Await": {"Type": "AwaitWebInput", "ResultPath": "$.answer", "Next": "Use",
                   "Parameters": {"web_input_id.$": "$.asked.web_input_id"}},
         "Use": {"Type": "ExpressionEval", "ResultPath": "$.n", "End": True,
-                "Parameters": {"n.=": "int(input._private_pw) + int(input._private_key)"}}}}))
+                "Parameters": {"n.=": "int(input['_private_pw']) + int(input['_private_key'])"}}}}))
     db = str(tmp_path / "cli.db")
     runner = CliRunner()
     env = {"GLADIER_TIME_SCALE": "0.01",
