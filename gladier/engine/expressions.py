@@ -428,12 +428,12 @@ def _check_call(func: t.Callable, args: list, kwargs: dict) -> None:
 def _evaluator_class() -> type:
     """simpleeval's EvalWithCompoundTypes with the budget checked at every node (built on
     first use: importing simpleeval is left until an expression runs)."""
-    import simpleeval
+    import simpleeval  # type: ignore[import-untyped]
 
     class Evaluator(simpleeval.EvalWithCompoundTypes):  # type: ignore[misc]
         def __init__(self, budget: _Budget, names: dict, functions: dict):
-            super().__init__(functions=dict(functions), names=names)
-            self.operators = _guarded_operators(budget, self.operators)
+            super().__init__(functions=dict(functions), names=names,
+                             operators=_guarded_operators(budget, simpleeval.DEFAULT_OPERATORS))
             self.budget = budget
 
         def _eval(self, node: ast.AST) -> t.Any:
@@ -542,7 +542,7 @@ class _RunState:
 
 def _describe(exc: Exception) -> str:
     """A simpleeval or Python error as one line naming what was refused."""
-    import simpleeval
+    import simpleeval  # type: ignore[import-untyped]
 
     if isinstance(exc, simpleeval.NameNotDefined):
         return f"the name '{exc.name}' is not defined in the run state"
