@@ -601,13 +601,14 @@ def evaluate(expression: str, state: dict, *, context: dict | None = None) -> t.
     """
     compiled = compile_expression(expression)
     run_state = _RunState(state, context, compiled.paths)
+    evaluator_class = _evaluator_class()  # imports simpleeval once, outside the budget
     budget = _Budget(expression)
     try:
         if compiled.refused:
             raise ExpressionError(f"refused: {compiled.refused[0]}")
         functions = {**FUNCTIONS, "is_present": run_state.is_present,
                      "getattr": run_state.getattr}
-        evaluator = _evaluator_class()(budget, run_state.names(), functions)
+        evaluator = evaluator_class(budget, run_state.names(), functions)
         result = evaluator.eval(expression, previously_parsed=compiled.tree.body)
         _check_deep_size(result, 1, "the result")
         return _to_json(result)
