@@ -17,7 +17,8 @@ A crontab line::
         /path/to/.venv/bin/python /path/to/batch_job.py /data/in /data/out >> job.log 2>&1
 
 On ``--engine globus``, also give ``--compute-endpoint`` and the source and destination
-collection ids (``--source-collection``, ``--destination-collection``).
+collection ids (``--source-collection``, ``--destination-collection``). On the embedded
+engine both collections are this machine's files (one collection mapped to ``/``).
 """
 
 import argparse
@@ -27,6 +28,7 @@ import sys
 import uuid
 
 from gladier import GladierBaseClient, GladierBaseTool, generate_flow_definition
+from gladier.engine.manager import LocalFlowsManager
 from gladier.exc import GladierException, StateOutputNotFound
 from gladier.tools import Transfer, TransferItem
 
@@ -87,9 +89,17 @@ def main(argv: list | None = None) -> int:
     parser.add_argument("--engine", choices=["local", "globus"],
                         help="default: GLADIER_ENGINE, else local")
     parser.add_argument("--compute-endpoint", help="Globus Compute endpoint id (globus only)")
-    parser.add_argument("--source-collection", default=str(uuid.uuid4()))
-    parser.add_argument("--destination-collection", default=str(uuid.uuid4()))
+    parser.add_argument("--source-collection")
+    parser.add_argument("--destination-collection")
     args = parser.parse_args(argv)
+    engine = args.engine or os.environ.get("GLADIER_ENGINE") or "local"
+    if engine == "local":  # this machine's files, as one collection mapped to /
+        here = str(uuid.uuid4())
+        local = {"flows_manager": LocalFlowsManager(collections={here: "/"})}
+        args.source_collection = args.source_collection or here
+        args.destination_collection = args.destination_collection or here
+    else:
+        local = {"engine": engine}
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -104,7 +114,7 @@ def main(argv: list | None = None) -> int:
     if args.compute_endpoint:
         flow_input["compute_endpoint"] = args.compute_endpoint
     try:
-        client = NightlyManifest(auto_login=False, engine=args.engine)  # never prompts
+        client = NightlyManifest(auto_login=False, **local)  # never prompts
         log.info("engine %s, logged in: %s", client.engine, client.is_logged_in())
         run = client.run_flow(flow_input={"input": flow_input}, label="nightly manifest")
         log.info("started run %s", run["run_id"])

@@ -7,9 +7,10 @@
    the CSV and writes a summary and a cleaned copy to a results directory;
 3. ``PublishResults`` (a Transfer state) copies the results directory elsewhere.
 
-Compute functions run in a local process pool and the transfer copies local directories:
-change ``engine = "local"`` to ``"globus"`` (and set real endpoint and collection ids) to run
-the same flow on Globus.
+Compute functions run in a local process pool and the transfer copies between local
+directories: the collection the flow names is mapped to the scratch directory, so the
+engine touches nothing outside it. To run the same flow on Globus, create the client with
+``engine="globus"`` (and no flows manager), with real endpoint and collection ids.
 """
 
 import argparse
@@ -18,6 +19,7 @@ import tempfile
 import uuid
 
 from gladier import GladierBaseClient, GladierBaseTool, generate_flow_definition
+from gladier.engine.manager import LocalFlowsManager
 from gladier.tools import Transfer, TransferItem
 
 
@@ -65,10 +67,11 @@ class Measure(GladierBaseTool):
     flow_input = {"samples": 1000}
 
 
+# Paths on the collection: "/results" is <workdir>/results once the collection is mapped
 publish = Transfer(
     state_name="PublishResults",
-    transfer_items=[TransferItem(source_path="$.Analyse.details.result[0].results_dir",
-                                 destination_path="$.input.publish_dir", recursive=True)],
+    transfer_items=[TransferItem(source_path="/results", destination_path="/published",
+                                 recursive=True)],
 )
 
 
@@ -77,7 +80,6 @@ class QuickstartClient(GladierBaseClient):
     """Generate data, analyse it, publish the results."""
 
     gladier_tools = [Measure, publish]
-    engine = "local"  # the default; "globus" deploys this flow to Globus Flows
 
 
 def main() -> None:
@@ -89,14 +91,14 @@ def main() -> None:
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
 
-    client = QuickstartClient()
-    local_collection = str(uuid.uuid4())  # unmapped ids are the local filesystem
+    scratch = str(uuid.uuid4())  # a collection id, mapped to the scratch directory
+    client = QuickstartClient(flows_manager=LocalFlowsManager(collections={
+        scratch: str(workdir)}))
     run = client.run_flow(flow_input={"input": {
         "workdir": str(workdir),
         "samples": args.samples,
-        "publish_dir": str(workdir / "published"),
-        "transfer_source_endpoint_id": local_collection,
-        "transfer_destination_endpoint_id": local_collection,
+        "transfer_source_endpoint_id": scratch,
+        "transfer_destination_endpoint_id": scratch,
     }}, label="gladier quickstart")
     print(f"Started run {run['run_id']} of flow {run['flow_id']}")
 

@@ -1,10 +1,9 @@
 """The client users subclass: tools in, a deployed flow and its runs out.
 
 The client only composes: flow generation gives the definition, a flows manager deploys
-and runs it (the embedded engine by default, the Globus Flows service with
-``engine="globus"``), a login manager supplies tokens and a compute manager registers
-functions. Constructing a client writes no file and starts no login; that happens on
-first use.
+and runs it (the embedded engine or the Globus Flows service, see :func:`choose_engine`),
+a login manager supplies tokens and a compute manager registers functions. Constructing a
+client writes no file and starts no login; that happens on first use.
 """
 
 from __future__ import annotations
@@ -14,10 +13,16 @@ import logging
 import os
 import typing as t
 
-from gladier.exc import AuthException, ConfigException, MissingFlowInput
+from gladier.exc import AuthException, ConfigException, GladierException, MissingFlowInput
 from gladier.flowgen.aliases import StateSuffixVariablePrefix
-from gladier.storage.config import ConfigSection, GladierConfig, default_config_path, section_name
-from gladier.storage.tokens import tokens_path_for
+from gladier.storage.config import (
+    DEFAULT_CLIENT_ID,
+    ConfigSection,
+    GladierConfig,
+    config_client_id,
+    default_config_path,
+    section_name,
+)
 from gladier.version import __version__
 
 if t.TYPE_CHECKING:
@@ -27,12 +32,12 @@ log = logging.getLogger(__name__)
 
 ENGINES = ("local", "globus")
 DEFAULT_ENGINE = "local"
-#: The public native-app client id the reference Gladier client defaults to, so existing
-#: ``~/.gladier/<client_id>.cfg`` files keep working.
-DEFAULT_CLIENT_ID = "e6c75d97-532a-4c88-b031-8584a319fa3e"
 #: Config keys the managers own; every other key in a section overrides flow input.
-_MANAGED_KEY_SUFFIXES = ("_function_id", "_function_checksum")
+_MANAGED_KEY_SUFFIXES = ("_function_id", "_function_id_checksum")
 _MANAGED_KEYS = frozenset({"flow_id", "flow_checksum", "flow_scope"})
+_NO_SIGN = ("no sign of a Globus client (no flows manager, login manager or authorizers "
+            "given, no flow id stored, no Globus resources in its input)")
+_ENGINE_NAMES = {"local": "embedded", "globus": "Globus Flows"}
 
 
 def resolve_engine(engine: str | None) -> str:
@@ -44,6 +49,18 @@ def resolve_engine(engine: str | None) -> str:
             f"attribute or GLADIER_ENGINE); choose one of {', '.join(ENGINES)}"
         )
     return chosen
+
+
+def explicit_engine(argument: str | None, attribute: str | None,
+                    class_name: str) -> tuple[str, str] | None:
+    """``(engine, reason)`` when the user named one (argument, class attribute,
+    ``GLADIER_ENGINE``, first wins), else None."""
+    for value, where in ((argument, "the engine= argument"),
+                         (attribute, f"{class_name}.engine"),
+                         (os.environ.get("GLADIER_ENGINE"), "GLADIER_ENGINE")):
+        if value:
+            return resolve_engine(value), f"{where} is {value!r}"
+    return None
 
 
 def import_object(dotted: str) -> t.Any:
@@ -72,7 +89,13 @@ class GladierBaseClient:
     :param login_manager: where tokens come from (default: chosen from the environment)
     :param flows_manager: deploys and runs the flow (default: per ``engine``)
     :param compute_manager: registers compute functions (Globus engine only)
-    :param engine: ``"local"`` (embedded engine, default) or ``"globus"``
+    :param engine: ``"local"`` (the embedded engine) or ``"globus"``. When neither this,
+        the class's ``engine`` nor ``GLADIER_ENGINE`` names one, a client that shows it is
+        a Globus client (a FlowsManager, login manager, compute manager or authorizers
+        given, a flow id stored for it in its config file, input naming compute endpoints
+        or collections the embedded engine was not given) runs on Globus, as under Gladier
+        0.11; any other on the embedded engine. ``client.engine`` says which and
+        ``client.engine_reason`` why (also logged, once).
     """
 
     gladier_tools: list = []
@@ -100,7 +123,6 @@ class GladierBaseClient:
         *,
         engine: str | None = None,
     ) -> None:
-        self.engine = resolve_engine(engine or type(self).engine)
         self.auto_login = auto_login
         self.auto_registration = auto_registration
         self._tools: list | None = None
@@ -109,6 +131,12 @@ class GladierBaseClient:
             from gladier.managers import CallbackLoginManager
 
             login_manager = CallbackLoginManager(authorizers)
+        self.engine, self.engine_reason = self._choose_engine(
+            engine, flows_manager, login_manager, compute_manager,
+            authorizers_given=authorizers is not None)
+        self._engine_from_default = flows_manager is None and self.engine_reason == _NO_SIGN
+        log.info("%s runs on the %s engine: %s", type(self).__name__,
+                 _ENGINE_NAMES[self.engine], self.engine_reason)
         self.login_manager = login_manager
         self.flows_manager = flows_manager or self._make_flows_manager()
         self.compute_manager = compute_manager
@@ -119,29 +147,106 @@ class GladierBaseClient:
                 f"The authorizers given do not cover: {', '.join(missing)}", missing
             )
 
+    # -- which engine -------------------------------------------------------------------
+
+    def _choose_engine(self, engine: str | None, flows_manager: t.Any, login_manager: t.Any,
+                       compute_manager: t.Any, *, authorizers_given: bool) -> tuple[str, str]:
+        """``(engine, reason)``: a named engine wins; then the signs that this is a Globus
+        client, as it was under Gladier 0.11; else the embedded engine."""
+        from gladier.engine.manager import LocalFlowsManager
+
+        named = explicit_engine(engine, type(self).engine, type(self).__name__)
+        if flows_manager is not None:
+            runs = "local" if isinstance(flows_manager, LocalFlowsManager) else "globus"
+            if named is not None and named[0] != runs:
+                raise ConfigException(
+                    f"{type(self).__name__} was given a {type(flows_manager).__name__}, which "
+                    f"runs flows on the {_ENGINE_NAMES[runs]} engine, but {named[1]}: drop "
+                    "one of the two")
+            return named or (runs, f"a {type(flows_manager).__name__} was given")
+        if named is not None:
+            return named
+        if authorizers_given:
+            return "globus", "authorizers were given"
+        if login_manager is not None:
+            return "globus", f"a {type(login_manager).__name__} was given"
+        if compute_manager is not None:
+            return "globus", f"a {type(compute_manager).__name__} was given"
+        flow_id = self.storage.get_value("flow_id")
+        if flow_id:
+            return "globus", (f"flow {flow_id} is stored for it in {self.storage.config.path} "
+                              f"[{self.storage.name}] (deployed to Globus Flows)")
+        try:
+            resources = self._unconfigured_resources(self._tool_and_config_input())
+        except GladierException:  # a tool that does not load fails where it is used
+            resources = []
+        if resources:
+            return "globus", self._resources_reason(resources, "its default input")
+        return "local", _NO_SIGN
+
+    def _unconfigured_resources(self, flow_input: dict,
+                                manager: t.Any = None) -> list:
+        """Compute endpoints and collections ``flow_input`` names that the embedded engine
+        (``manager``, else a default one) was not given; [] without a flow definition."""
+        from gladier.engine.manager import LocalFlowsManager
+
+        try:
+            definition = self.get_flow_definition()
+        except GladierException:
+            return []
+        manager = manager if manager is not None else LocalFlowsManager()
+        return manager.unconfigured_resources(definition, flow_input)
+
+    @staticmethod
+    def _resources_reason(resources: list, where: str) -> str:
+        from gladier.engine.resources import describe
+
+        return (f"{where} names Globus resources the embedded engine was not given: "
+                f"{describe(resources)}")
+
+    def _settle_engine(self, flow_input: dict) -> None:
+        """A client on the embedded engine by default moves to Globus, as under 0.11, when
+        its first run's input names Globus resources the engine was not given."""
+        if not self._engine_from_default or self.engine != "local":
+            return
+        resources = self._unconfigured_resources(flow_input, self.flows_manager)
+        if not resources:
+            return
+        self.engine = "globus"
+        self.engine_reason = self._resources_reason(resources, "the run's input")
+        self._engine_from_default = False
+        log.info("%s runs on the %s engine: %s", type(self).__name__,
+                 _ENGINE_NAMES[self.engine], self.engine_reason)
+        self.login_manager = None
+        self.flows_manager = self._make_flows_manager()
+        self._attach_managers()
+
     # -- construction (no files, no network) -------------------------------------------
+
+    def _config_client_id(self) -> str:
+        return config_client_id(self.client_id)
 
     def _config_path(self) -> t.Any:
         if self.secret_config_filename:
             return os.path.expanduser(self.secret_config_filename)
-        return default_config_path(self.client_id)
+        return default_config_path(self._config_client_id())
 
     def _make_storage(self) -> ConfigSection:
         return GladierConfig(self._config_path()).section(section_name(type(self).__name__))
 
     def _default_login_manager(self) -> BaseLoginManager:
-        from gladier.managers import ConfidentialClientLoginManager, UserAppLoginManager
+        from gladier.managers import (ConfidentialClientLoginManager, LocalLoginManager,
+                                      UserAppLoginManager)
 
-        tokens_path = tokens_path_for(GladierConfig(self._config_path()).path)
+        if self.engine != "globus":
+            return LocalLoginManager()
         client_id = os.environ.get("GLADIER_CLIENT_ID")
         client_secret = os.environ.get("GLADIER_CLIENT_SECRET")
         if client_id and client_secret:
-            return ConfidentialClientLoginManager(
-                client_id=client_id, client_secret=client_secret,
-                tokens_path=tokens_path, app_name=self.app_name,
-            )
-        return UserAppLoginManager(client_id=self.client_id, tokens_path=tokens_path,
-                                   app_name=self.app_name, auto_login=self.auto_login)
+            return ConfidentialClientLoginManager(client_id, client_secret,
+                                                  self.storage.config, app_name=self.app_name)
+        return UserAppLoginManager(self.client_id, self.app_name, storage=self.storage.config,
+                                   auto_login=self.auto_login)
 
     def _make_flows_manager(self) -> BaseFlowsManager:
         if self.engine == "globus":
@@ -154,17 +259,21 @@ class GladierBaseClient:
 
     def _attach_managers(self) -> None:
         """Give managers this client's storage and login unless they brought their own."""
+        if self.login_manager is None:
+            self.login_manager = self._default_login_manager()
+        use_config = getattr(self.login_manager, "use_config", None)
+        if use_config is not None:
+            use_config(self.storage.config)
         if self.engine == "globus":
-            if self.login_manager is None:
-                self.login_manager = self._default_login_manager()
             if self.compute_manager is None:
                 from gladier.managers import ComputeManager
 
-                self.compute_manager = ComputeManager(auto_registration=self.auto_registration)
+                self.compute_manager = ComputeManager(self.auto_registration,
+                                                      group=self.globus_group)
             self.compute_manager.set_storage(self.storage)
             self.compute_manager.set_login_manager(self.login_manager)
         self.flows_manager.set_storage(self.storage)
-        if self.login_manager is not None:
+        if self.engine == "globus":
             self.flows_manager.set_login_manager(self.login_manager)
         self._fill_flows_manager_defaults()
 
@@ -327,12 +436,23 @@ class GladierBaseClient:
         flow_input: dict = {}
         manager_defaults = getattr(self.flows_manager, "default_input", None)
         if manager_defaults is not None:  # the local engine's compute endpoint
-            flow_input.update(manager_defaults())
+            try:
+                definition = self.get_flow_definition()
+            except GladierException:
+                definition = None
+            flow_input.update(manager_defaults(definition, self.get_flow_schema()))
         flow_input.update(self.get_compute_function_ids())
+        flow_input.update(self._tool_and_config_input(log_overrides=True)["input"])
+        return {"input": flow_input}
+
+    def _tool_and_config_input(self, *, log_overrides: bool = False) -> dict:
+        """Each tool's ``flow_input``, then overrides from the config section: the
+        defaults that do not depend on the engine."""
+        flow_input: dict = {}
         for tool in self.tools:
             flow_input.update(tool.get_flow_input())
         overrides = {k: v for k, v in self.storage.items().items() if not _is_managed_key(k)}
-        if overrides:
+        if overrides and log_overrides:
             log.info("Flow input from %s: %s", self.storage.config.path, sorted(overrides))
         flow_input.update(overrides)
         return {"input": flow_input}
@@ -373,8 +493,14 @@ class GladierBaseClient:
                 f"Flow input must be nested under one key 'input', like "
                 f"{{'input': {{'foo': 'bar'}}}}; got {keys}"
             )
+        given = (flow_input or {}).get("input", {})
+        if use_defaults:
+            defaults = self._tool_and_config_input()
+            self._settle_engine({"input": {**defaults["input"], **given}})
+        else:
+            self._settle_engine({"input": dict(given)})
         combined = self.get_input() if use_defaults else {"input": {}}
-        combined["input"].update((flow_input or {}).get("input", {}))
+        combined["input"].update(given)
         self._check_every_tool_input(combined)
         manager = self._prepare_flows_manager()
         return manager.run_flow(combined, **flow_kwargs)

@@ -230,3 +230,13 @@ class FlowsServiceError(GladierException):
         self.operation = operation
         self.http_status = http_status
         self.may_exist = may_exist
+
+
+class UnconfiguredResource(ConfigException):
+    """A run on the embedded engine would act for a Globus compute endpoint or collection
+    the user did not configure locally; raised before the run starts. ``resources`` lists
+    each one as ``{"kind", "id", "state", "parameter"}``."""
+
+    def __init__(self, message: str, resources: list[dict]):
+        super().__init__(message)
+        self.resources = resources

@@ -1,7 +1,7 @@
 """Where gladier keeps its files: ``$GLADIER_HOME``, else ``~/.gladier``.
 
 The embedded engine's default database (``local.db``) and each client's config and token
-files (``<client_id>.cfg``, ``<client_id>.tokens.db``) live there.
+files (``<client_id>.cfg``, ``<client_id>.db``) live there.
 """
 
 from __future__ import annotations

@@ -121,10 +121,32 @@ def test_register_functions_maps_input_keys_to_local_function_ids(manager):
     assert manager.engine.providers.functions.get(ids["double_function_id"])(4) == 8
 
 
-def test_default_input_names_the_local_compute_endpoint(manager):
+COMPUTE_FLOW = {"StartAt": "Run", "States": {"Run": {
+    "Type": "Action", "ActionUrl": "https://compute.actions.globus.org",
+    "Parameters": {"tasks": [{"endpoint.$": "$.input.compute_endpoint",
+                              "function.$": "$.input.f_function_id"}]}, "End": True}}}
+
+
+def test_default_input_names_the_local_compute_endpoint_where_the_flow_reads_it(manager):
     from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
 
-    assert manager.default_input() == {"compute_endpoint": LOCAL_ENDPOINT_ID}
+    assert manager.default_input(COMPUTE_FLOW, None) == {"compute_endpoint": LOCAL_ENDPOINT_ID}
+    assert manager.default_input(DEFINITION, None) == {}
+
+
+@pytest.mark.parametrize("schema, added", [
+    ({}, True),
+    ({"type": "object", "properties": {"input": {"type": "object"}}}, True),
+    ({"type": "object", "properties": {"input": {
+        "type": "object", "properties": {"compute_endpoint": {"type": "string"}},
+        "additionalProperties": False}}}, True),
+    ({"type": "object", "properties": {"input": {
+        "type": "object", "properties": {"f_function_id": {"type": "string"}},
+        "additionalProperties": False}}}, False),
+], ids=["no_schema", "open_input", "lists_the_key", "forbids_the_key"])
+def test_default_compute_endpoint_only_where_the_input_schema_allows_it(manager, schema,
+                                                                        added):
+    assert ("compute_endpoint" in manager.default_input(COMPUTE_FLOW, schema)) is added
 
 
 def test_manager_opens_the_default_database_when_given_none(tmp_path, monkeypatch):

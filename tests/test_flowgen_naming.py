@@ -34,7 +34,7 @@ def test_function_names_for_states_and_config_keys():
 
     assert compute_state_name(make_dirs) == "MakeDirs"
     assert function_id_key(make_dirs) == "make_dirs_function_id"
-    assert function_checksum_key(make_dirs) == "make_dirs_function_checksum"
+    assert function_checksum_key(make_dirs) == "make_dirs_function_id_checksum"
 
 
 def test_normalize_parameters_marks_references_and_expressions_and_drops_none():

@@ -73,7 +73,7 @@ def test_new_function_is_registered_and_its_id_and_checksum_stored(
     assert body["function_name"] == "reconstruct"
     assert mocked_responses.calls[0].request.headers["Authorization"] == "Bearer compute-token"
     assert config_section.get_value("reconstruct_function_id") == FIRST_ID
-    assert config_section.get_value("reconstruct_function_checksum") == \
+    assert config_section.get_value("reconstruct_function_id_checksum") == \
         manager.get_function_checksum(function)
 
 
@@ -94,7 +94,7 @@ def test_changed_function_source_is_registered_again(mocked_responses, manager, 
 
     assert ids == {"reconstruct_function_id": SECOND_ID}
     assert len(registrations(mocked_responses)) == 2
-    assert config_section.get_value("reconstruct_function_checksum") == \
+    assert config_section.get_value("reconstruct_function_id_checksum") == \
         manager.get_function_checksum(reconstruct_v2())
 
 

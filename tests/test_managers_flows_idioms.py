@@ -120,8 +120,8 @@ def test_validate_before_deploy_refuses_an_invalid_flow_before_creating_it(
 
 
 @pytest.mark.parametrize("environment, namespace", [
-    (None, "user/abc"), ("production", "user/abc"), ("sandbox", "user/abc/sandbox"),
-    ("preview", "user/abc/preview")])
+    (None, "gladier_storage"), ("production", "gladier_storage"),
+    ("sandbox", "gladier_storage/sandbox"), ("preview", "gladier_storage/preview")])
 def test_tokens_are_namespaced_per_globus_sdk_environment(tmp_path, monkeypatch,
                                                           environment, namespace):
     from gladier.managers.login_manager import UserAppLoginManager
@@ -130,7 +130,7 @@ def test_tokens_are_namespaced_per_globus_sdk_environment(tmp_path, monkeypatch,
         monkeypatch.delenv("GLOBUS_SDK_ENVIRONMENT", raising=False)
     else:
         monkeypatch.setenv("GLOBUS_SDK_ENVIRONMENT", environment)
-    manager = UserAppLoginManager(client_id="abc", tokens_path=tmp_path / "abc.tokens.db")
+    manager = UserAppLoginManager("abc", tokens_path=tmp_path / "abc.db")
     assert manager.token_namespace == namespace
 
 

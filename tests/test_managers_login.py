@@ -31,7 +31,12 @@ def authorizer(name):
 
 @pytest.fixture
 def tokens_path(tmp_path):
-    return tmp_path / ".gladier" / "client.tokens.db"
+    return tmp_path / ".gladier" / "client.db"
+
+
+@pytest.fixture
+def config_path(tmp_path):
+    return tmp_path / ".gladier" / "client.cfg"
 
 
 @pytest.fixture
@@ -41,7 +46,7 @@ def no_terminal(monkeypatch):
 
 def store_flows_tokens(tokens_path):
     """Tokens as a previous login left them: flows.globus.org with two of its scopes."""
-    storage = login_module.open_token_storage(tokens_path, namespace=f"user/{CLIENT_ID}")
+    storage = login_module.open_token_storage(tokens_path, namespace="gladier_storage")
     storage.store_token_data_by_resource_server({
         "flows.globus.org": TokenStorageData(
             resource_server="flows.globus.org", identity_id=None,
@@ -141,7 +146,7 @@ def test_user_app_logout_revokes_and_forgets_tokens(mocked_responses, tokens_pat
     assert any("flows-access" in body for body in revoked)
     assert any("flows-refresh" in body for body in revoked)
     assert manager.get_authorizers() == {}
-    stored = SQLiteTokenStorage(tokens_path, namespace=f"user/{CLIENT_ID}")
+    stored = SQLiteTokenStorage(tokens_path, namespace="gladier_storage")
     assert stored.get_token_data_by_resource_server() == {}
 
 
@@ -151,30 +156,30 @@ def test_token_storage_file_is_created_owner_only(tokens_path):
     assert stat.S_IMODE(tokens_path.stat().st_mode) == 0o600
 
 
-def test_confidential_client_logs_in_with_client_credentials(mocked_responses, tokens_path,
+def test_confidential_client_logs_in_with_client_credentials(mocked_responses, config_path,
                                                               no_terminal):
     load_response(globus_sdk.ConfidentialAppAuthClient.oauth2_client_credentials_tokens)
-    manager = ConfidentialClientLoginManager(client_id=CLIENT_ID, client_secret="s3cret",
-                                             tokens_path=tokens_path)
+    manager = ConfidentialClientLoginManager(CLIENT_ID, "s3cret", config_path)
     manager.add_requirements([TRANSFER])
 
     authorizers = manager.get_manager_authorizers()
 
     assert TRANSFER in authorizers
     assert "grant_type=client_credentials" in mocked_responses.calls[0].request.body
-    assert stat.S_IMODE(tokens_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(config_path.stat().st_mode) == 0o600
+    assert f"[tokens_{CLIENT_ID}]" in config_path.read_text()
+    assert "transfer_api_globus_org__access_token = DUMMY_TRANSFER_TOKEN_FROM_THE_INTERTUBES" \
+        in config_path.read_text()
 
 
 def test_confidential_client_uses_tokens_stored_by_an_earlier_process(
-        mocked_responses, tokens_path, no_terminal):
+        mocked_responses, config_path, no_terminal):
     load_response(globus_sdk.ConfidentialAppAuthClient.oauth2_client_credentials_tokens)
-    first = ConfidentialClientLoginManager(client_id=CLIENT_ID, client_secret="s3cret",
-                                           tokens_path=tokens_path)
+    first = ConfidentialClientLoginManager(CLIENT_ID, "s3cret", config_path)
     first.add_requirements([TRANSFER])
     first.get_manager_authorizers()
 
-    later = ConfidentialClientLoginManager(client_id=CLIENT_ID, client_secret="s3cret",
-                                           tokens_path=tokens_path)
+    later = ConfidentialClientLoginManager(CLIENT_ID, "s3cret", storage=config_path)
     later.add_requirements([TRANSFER])
     authorizers = later.get_manager_authorizers()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import typing as t
 
-from gladier.exc import EngineError
+from gladier.exc import ConfigException, EngineError, UnconfiguredResource
 from gladier.managers.base import (BaseFlowsManager, describe_run,
                                    shorten_label)
 
@@ -19,12 +19,25 @@ log = logging.getLogger(__name__)
 
 
 class LocalFlowsManager(BaseFlowsManager):
-    """Runs the client's flow on a LocalEngine (``engine=`` one, else one on ``db``)."""
+    """Runs the client's flow on a LocalEngine: ``engine=`` one, else one opened on first
+    use on ``db`` with ``collections`` (collection id -> directory, added to
+    ``GLADIER_LOCAL_COLLECTIONS``) and ``executors`` (compute endpoint id -> Executor).
+
+    A run never acts for a Globus resource the engine was not given: before it starts,
+    every compute endpoint and collection its input names must be configured locally,
+    else :class:`~gladier.exc.UnconfiguredResource` names each one.
+    """
 
     def __init__(self, *args: t.Any, engine: t.Any = None, db: str | None = None,
+                 collections: dict | None = None, executors: dict | None = None,
                  **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
+        if engine is not None and (db or collections or executors):
+            raise ConfigException(
+                "LocalFlowsManager takes either engine= or the options to open one "
+                "(db=, collections=, executors=), not both: give them to the LocalEngine")
         self._engine = engine
+        self._engine_options = {"collections": collections, "executors": executors}
         self._db = db
         self._synced: tuple[str, str | None] | None = None  # (flow id, title) last created
 
@@ -34,8 +47,57 @@ class LocalFlowsManager(BaseFlowsManager):
         if self._engine is None:
             from gladier.engine.engine import LocalEngine
 
-            self._engine = LocalEngine(self._db)
+            self._engine = LocalEngine(self._db, **self._engine_options)
         return self._engine
+
+    def local_resources(self) -> dict[str, set[str]]:
+        """``{"endpoints": ..., "collections": ...}``: the compute endpoint ids and
+        collection ids this manager's engine serves locally (read without opening it)."""
+        from gladier.engine.providers.collection_roots import collections_from_env
+        from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
+
+        if self._engine is None:
+            collections = {**collections_from_env(), **(self._engine_options["collections"]
+                                                        or {})}
+            executors = self._engine_options["executors"] or {}
+        else:
+            collections = self._engine.providers.collections.mapping()
+            executors = self._engine.providers.executors
+        return {"endpoints": {LOCAL_ENDPOINT_ID, *executors},
+                "collections": {str(c) for c in collections}}
+
+    def unconfigured_resources(self, definition: dict, flow_input: dict) -> list:
+        """The compute endpoints and collections ``flow_input`` would have ``definition``
+        act for that this manager's engine was not given."""
+        from gladier.engine.resources import named_resources, unconfigured
+
+        return unconfigured(named_resources(definition, flow_input),
+                            **self.local_resources())
+
+    def check_resources(self, definition: dict, flow_input: dict) -> None:
+        """Raise :class:`UnconfiguredResource` naming every Globus resource the run would
+        act for that is not configured locally, and both ways out."""
+        from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
+        from gladier.engine.resources import COLLECTION, describe
+
+        missing = self.unconfigured_resources(definition, flow_input)
+        if not missing:
+            return
+        ways = []
+        collections = sorted({r.id for r in missing if r.kind == COLLECTION})
+        if collections:
+            example = ", ".join(f'"{c}": "/path/to/its/files"' for c in collections)
+            ways.append(f"map each collection to a local directory (GLADIER_LOCAL_COLLECTIONS="
+                        f"'{{{example}}}', or LocalFlowsManager(collections={{...}}))")
+        if len(collections) < len(missing):
+            ways.append("give each compute endpoint an executor (LocalFlowsManager(executors="
+                        "{endpoint_id: concurrent.futures.ProcessPoolExecutor()})) or use the "
+                        f"local endpoint {LOCAL_ENDPOINT_ID}")
+        raise UnconfiguredResource(
+            "This run would act for Globus resources the embedded engine was not given: "
+            f"{describe(missing)}. Nothing was started. Either configure them locally: "
+            f"{'; '.join(ways)}; or run on Globus: engine=\"globus\" (or "
+            "GLADIER_ENGINE=globus).", [r.as_dict() for r in missing])
 
     def get_scopes(self) -> list[str]:
         """The embedded engine needs no login."""
@@ -76,8 +138,10 @@ class LocalFlowsManager(BaseFlowsManager):
         options.pop("label", None)
         options.pop("tags", None)
         label = shorten_label(label) if label is not None else None  # refuses a bad label first
-        return self.engine.run_flow(self.sync_flow(), flow_input, label=label, tags=tags,
-                                    **options)
+        flow_id = self.sync_flow()
+        definition = self.flow_definition or self.engine.get_flow(flow_id)["definition"]
+        self.check_resources(definition, flow_input)
+        return self.engine.run_flow(flow_id, flow_input, label=label, tags=tags, **options)
 
     def get_status(self, run_id: str) -> dict:
         return self.engine.get_run(run_id)
@@ -132,8 +196,37 @@ class LocalFlowsManager(BaseFlowsManager):
                 ids[f"{func.__name__}_function_id"] = self.engine.register_function(func)
         return ids
 
-    def default_input(self) -> dict:
-        """Input the client adds by default: the local compute endpoint."""
+    def default_input(self, definition: t.Any = None, schema: t.Any = None) -> dict:
+        """Input the client adds by default: the local compute endpoint as
+        ``compute_endpoint``, where ``definition`` reads ``$.input.compute_endpoint`` and
+        the input ``schema`` allows that key."""
         from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
 
+        if not _reads(definition, "$.input.compute_endpoint") or not _allows(
+                schema, "compute_endpoint"):
+            return {}
         return {"compute_endpoint": LOCAL_ENDPOINT_ID}
+
+
+def _reads(value: t.Any, path: str) -> bool:
+    """Whether any string in ``value`` references ``path`` (or something under it)."""
+    if isinstance(value, str):
+        return any(value == path or value.startswith(path + tail) for tail in ".[")
+    if isinstance(value, dict):
+        return any(_reads(item, path) for item in value.values())
+    if isinstance(value, list):
+        return any(_reads(item, path) for item in value)
+    return False
+
+
+def _allows(schema: t.Any, key: str) -> bool:
+    """Whether an input schema lets ``input`` hold ``key``: no schema, or one that lists
+    the key or does not forbid extra properties."""
+    if not isinstance(schema, dict) or not schema:
+        return True
+    inner = (schema.get("properties") or {}).get("input")
+    if not isinstance(inner, dict):
+        return schema.get("additionalProperties", True) is not False or "input" in (
+            schema.get("properties") or {})
+    return key in (inner.get("properties") or {}) or inner.get(
+        "additionalProperties", True) is not False

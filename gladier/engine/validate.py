@@ -27,6 +27,7 @@ from gladier.engine.expressions import compile_expression, referenced_paths, ref
 from gladier.engine.jsondata import json_text
 from gladier.engine.parameters import CONTEXT_KEY, PRIVATE_PARAMETERS_KEY, output_key
 from gladier.engine.paths import Segment, format_path, parse_path, parse_query
+from gladier.engine.providers.legacy import retirement
 from gladier.exc import ExpressionError, FlowValidationError, NotJSONData, PathError
 
 SCHEMA_FILE = pathlib.Path(__file__).parent / "schemas" / "flow_definition.json"
@@ -307,6 +308,10 @@ class _Checker:
         elif "Parameters" not in body and "InputPath" not in body:
             self.problem(name, where, "An Action state needs Parameters or InputPath: they "
                                       "make the body sent to the action provider")
+        url = body.get("ActionUrl")
+        retired = retirement(url) if isinstance(url, str) else None
+        if retired:
+            self.warning(name, where + ["ActionUrl"], retired)
 
     def check_wait(self, name: str, body: dict, where: list) -> None:
         given = [field for field in WAIT_FIELDS if field in body]

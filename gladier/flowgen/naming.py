@@ -39,5 +39,6 @@ def function_id_key(function: t.Callable) -> str:
 
 
 def function_checksum_key(function: t.Callable) -> str:
-    """The config key that holds the checksum of a function's registered source."""
-    return f"{function.__name__}_function_checksum"
+    """The config key that holds the checksum of a function's registered source (Gladier
+    0.11's name, so an upgrade finds the functions it registered unchanged)."""
+    return f"{function.__name__}_function_id_checksum"

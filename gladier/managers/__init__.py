@@ -15,6 +15,7 @@ _LAZY = {
     "BaseLoginManager": "gladier.managers.login_manager",
     "CallbackLoginManager": "gladier.managers.login_manager",
     "ConfidentialClientLoginManager": "gladier.managers.login_manager",
+    "LocalLoginManager": "gladier.managers.login_manager",
     "UserAppLoginManager": "gladier.managers.login_manager",
 }
 

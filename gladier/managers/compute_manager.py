@@ -25,11 +25,14 @@ class ComputeManager(ServiceManager):
 
     :param auto_registration: register new or changed functions; when false, raise
         :class:`RegistrationException` / :class:`FunctionObsolete` instead
+    :param group: a Globus group id every function is registered with (shared with its
+        members), as in Gladier 0.11; the client passes its ``globus_group``
     """
 
-    def __init__(self, *, auto_registration: bool = True, login_manager: t.Any = None,
-                 storage: t.Any = None) -> None:
+    def __init__(self, auto_registration: bool = True, group: str | None = None, *,
+                 login_manager: t.Any = None, storage: t.Any = None) -> None:
         self.auto_registration = auto_registration
+        self.group = group
         super().__init__(login_manager=login_manager, storage=storage)
 
     def get_scopes(self) -> list[str]:
@@ -79,8 +82,9 @@ class ComputeManager(ServiceManager):
         return function_id
 
     def register_function(self, tool: t.Any, function: t.Callable) -> str:
-        log.info("%s: registering function %s", type(tool).__name__, function.__name__)
-        return self.compute_client.register_function(function)
+        log.info("%s: registering function %s%s", type(tool).__name__, function.__name__,
+                 f" with group {self.group}" if self.group else "")
+        return self.compute_client.register_function(function, group=self.group)
 
     def get_function_ids(self, tools: t.Iterable[t.Any]) -> dict[str, str]:
         """``{"<fn>_function_id": id}`` for every compute function of every tool."""

@@ -14,6 +14,7 @@ import os
 import pathlib
 import sys
 import typing as t
+import uuid
 
 import globus_sdk
 from globus_sdk.authorizers import GlobusAuthorizer
@@ -25,10 +26,21 @@ from globus_sdk.scopes import (
     SearchScopes,
     TransferScopes,
 )
-from globus_sdk.token_storage import TokenValidationError
+from globus_sdk.token_storage import TokenStorage, TokenValidationError
 
 from gladier.exc import AuthException, ConfigException
-from gladier.storage.tokens import open_token_storage
+from gladier.storage.config import (
+    GladierConfig,
+    config_client_id,
+    default_config_path,
+    tokens_section_name,
+)
+from gladier.storage.tokens import (
+    USER_TOKENS_NAMESPACE,
+    ConfigTokenStorage,
+    open_token_storage,
+    tokens_path_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -164,18 +176,78 @@ class CallbackLoginManager(BaseLoginManager):
         self.authorizers = {}
 
 
-class _GlobusAppLoginManager(BaseLoginManager):
-    """Shared by the managers built on a ``globus_sdk.GlobusApp`` and a SQLite token file."""
+class LocalLoginManager(BaseLoginManager):
+    """The login manager of a client on the embedded engine, which needs no tokens: it
+    records requirements (scripts written for Globus call ``add_requirements``), hands out
+    no authorizers and never logs in."""
 
-    def __init__(self, *, client_id: str, tokens_path: str | pathlib.Path, app_name: str,
-                 token_namespace: str) -> None:
+    def get_authorizers(self) -> AuthorizerMap:
+        return {}
+
+    def get_missing_authorizers(self, authorizers: AuthorizerMap) -> set[str]:
+        return set()
+
+    def login(self, scopes: t.Iterable[str] | None = None) -> None:
+        """Nothing to log in to on the embedded engine."""
+
+    def logout(self) -> None:
+        """No tokens to revoke on the embedded engine."""
+
+
+def _config_of(storage: t.Any) -> GladierConfig | None:
+    """The config file behind a login manager's ``storage`` argument: a path, a
+    :class:`GladierConfig`, a client's ``storage`` section, or an object with
+    ``filename`` (0.11's ``GladierSecretsConfig``)."""
+    if storage is None:
+        return None
+    if isinstance(storage, GladierConfig):
+        return storage
+    if isinstance(getattr(storage, "config", None), GladierConfig):
+        return storage.config
+    path = getattr(storage, "filename", storage)
+    if isinstance(path, (str, os.PathLike)):
+        return GladierConfig(path)
+    raise ConfigException(
+        "A login manager's storage is the client's config file: a path, a GladierConfig or "
+        f"a client's .storage, got {type(storage).__name__} {storage!r}"
+    )
+
+
+class _GlobusAppLoginManager(BaseLoginManager):
+    """Shared by the managers built on a ``globus_sdk.GlobusApp``.
+
+    Where tokens are kept follows the config file (``storage``): given here, or set by the
+    client that uses the manager (:meth:`use_config`), else ``~/.gladier/<client_id>.cfg``.
+    """
+
+    def __init__(self, client_id: str, app_name: str, storage: t.Any = None) -> None:
         super().__init__()
-        self.client_id = client_id
+        if not client_id or not isinstance(client_id, (str, uuid.UUID)):
+            raise ConfigException(
+                f"{type(self).__name__} needs a Globus client id (a UUID string), "
+                f"got {client_id!r}"
+            )
+        self.client_id = str(client_id)
         self.app_name = app_name
-        self.tokens_path = pathlib.Path(tokens_path)
-        #: one namespace per app and client id, so switching ids never mixes their tokens
-        self.token_namespace = token_namespace
+        self.config: GladierConfig | None = _config_of(storage)
         self._app: globus_sdk.GlobusApp | None = None
+
+    def use_config(self, config: GladierConfig) -> None:
+        """Keep tokens with ``config`` unless the manager was given its own storage."""
+        if self.config is None and self._app is None:
+            self.config = config
+
+    def _config(self) -> GladierConfig:
+        if self.config is None:
+            self.config = GladierConfig(default_config_path(config_client_id(self.client_id)))
+        return self.config
+
+    @abc.abstractmethod
+    def _token_storage(self) -> TokenStorage: ...
+
+    @abc.abstractmethod
+    def _has_tokens(self) -> bool:
+        """Whether anything is stored yet (so a first look creates no file)."""
 
     @abc.abstractmethod
     def _make_app(self, config: globus_sdk.GlobusAppConfig) -> globus_sdk.GlobusApp: ...
@@ -184,9 +256,8 @@ class _GlobusAppLoginManager(BaseLoginManager):
     def app(self) -> globus_sdk.GlobusApp:
         """The GlobusApp, built on first use (it opens, and may create, the token file)."""
         if self._app is None:
-            storage = open_token_storage(self.tokens_path, namespace=self.token_namespace)
             config = globus_sdk.GlobusAppConfig(
-                token_storage=storage,
+                token_storage=self._token_storage(),
                 request_refresh_tokens=True,
                 token_validation_error_handler=None,
             )
@@ -194,7 +265,7 @@ class _GlobusAppLoginManager(BaseLoginManager):
         return self._app
 
     def get_authorizers(self) -> AuthorizerMap:
-        if self._app is None and not self.tokens_path.exists():
+        if self._app is None and not self._has_tokens():
             return {}
         stored = self.app.token_storage.get_token_data_by_resource_server()
         # A ClientApp makes an authorizer only for a server it has scope requirements for,
@@ -214,41 +285,65 @@ class _GlobusAppLoginManager(BaseLoginManager):
                 authorizers[scope] = authorizer
         return authorizers
 
-    def _request(self, scopes: t.Iterable[str]) -> None:
+    def _request(self, scopes: t.Iterable[str], **login_options: t.Any) -> None:
         by_server: dict[str, list[str]] = {}
         for scope in scopes:
             by_server.setdefault(resource_server_for(scope), []).append(scope)
         self.app.add_scope_requirements(by_server)
-        self.app.login(force=True)
+        self.app.login(force=True, **login_options)
 
     def logout(self) -> None:
-        if self._app is None and not self.tokens_path.exists():
+        if self._app is None and not self._has_tokens():
             return
         self.app.logout(sweep=True)
 
 
-def token_namespace(kind: str, client_id: str) -> str:
-    """Where a login's tokens are kept in the token file: one namespace per kind of login,
-    client id and Globus environment (``GLOBUS_SDK_ENVIRONMENT``, as globus-cli keeps
-    them), so sandbox or test tokens are never sent to production. Production keeps the
-    plain ``kind/client_id``, where earlier versions stored its tokens."""
+def token_namespace(name: str) -> str:
+    """Where a login's tokens are kept: ``name`` (Gladier 0.11's) for production, and
+    ``name/<environment>`` for another ``GLOBUS_SDK_ENVIRONMENT`` (as globus-cli keeps
+    them), so sandbox or test tokens are never sent to production."""
     environment = os.environ.get("GLOBUS_SDK_ENVIRONMENT") or "production"
-    name = f"{kind}/{client_id}"
     return name if environment == "production" else f"{name}/{environment}"
 
 
 class UserAppLoginManager(_GlobusAppLoginManager):
     """A person logs in through ``globus_sdk.UserApp`` (native app, refresh tokens).
 
+    Takes Gladier 0.11's arguments. Tokens are kept beside the config file, in
+    ``<config file stem>.db`` (namespace ``gladier_storage``), where 0.11 keeps them.
+
+    :param client_id: the native app's Globus client id
+    :param app_name: shown on the Globus consent page
+    :param globus_auth_parameters: a ``globus_sdk.gare.GlobusAuthorizationParameters``
+        passed to every login (e.g. ``session_required_identities``)
+    :param storage: the config file the tokens live beside (default: the client's)
+    :param tokens_path: the SQLite token file itself, instead of the one beside ``storage``
     :param auto_login: when false, a missing scope raises :class:`AuthException` instead
         of starting a login; ``login()`` called directly still works.
     """
 
-    def __init__(self, *, client_id: str, tokens_path: str | pathlib.Path,
-                 app_name: str = "Gladier Client", auto_login: bool = True) -> None:
-        super().__init__(client_id=client_id, tokens_path=tokens_path, app_name=app_name,
-                         token_namespace=token_namespace("user", client_id))
+    def __init__(self, client_id: str, app_name: str = "Gladier Client",
+                 globus_auth_parameters: t.Any = None, storage: t.Any = None, *,
+                 tokens_path: str | pathlib.Path | None = None,
+                 auto_login: bool = True) -> None:
+        super().__init__(client_id, app_name, storage)
+        self.globus_auth_parameters = globus_auth_parameters
         self.auto_login = auto_login
+        self._tokens_path = pathlib.Path(tokens_path) if tokens_path is not None else None
+        self.token_namespace = token_namespace(USER_TOKENS_NAMESPACE)
+
+    @property
+    def tokens_path(self) -> pathlib.Path:
+        """The SQLite token file: as given, else beside the config file."""
+        if self._tokens_path is not None:
+            return self._tokens_path
+        return tokens_path_for(self._config().path)
+
+    def _has_tokens(self) -> bool:
+        return self.tokens_path.exists()
+
+    def _token_storage(self) -> TokenStorage:
+        return open_token_storage(self.tokens_path, namespace=self.token_namespace)
 
     def _make_app(self, config: globus_sdk.GlobusAppConfig) -> globus_sdk.GlobusApp:
         return globus_sdk.UserApp(self.app_name, client_id=self.client_id, config=config)
@@ -261,7 +356,10 @@ class UserAppLoginManager(_GlobusAppLoginManager):
                 "once interactively, or set GLADIER_CLIENT_ID and GLADIER_CLIENT_SECRET. "
                 f"Missing scopes: {', '.join(scopes)}", scopes,
             )
-        self._request(scopes)
+        options = {}
+        if self.globus_auth_parameters is not None:
+            options["auth_params"] = self.globus_auth_parameters
+        self._request(scopes, **options)
 
     def get_manager_authorizers(self) -> AuthorizerMap:
         missing = self.missing_authorizers
@@ -276,15 +374,23 @@ class UserAppLoginManager(_GlobusAppLoginManager):
 class ConfidentialClientLoginManager(_GlobusAppLoginManager):
     """A service identity logs in with a client id and secret (``globus_sdk.ClientApp``).
 
-    Used automatically when ``GLADIER_CLIENT_ID`` and ``GLADIER_CLIENT_SECRET`` are set;
-    it never prompts, so it suits batch jobs.
+    Takes Gladier 0.11's arguments. Used automatically when ``GLADIER_CLIENT_ID`` and
+    ``GLADIER_CLIENT_SECRET`` are set; it never prompts, so it suits batch jobs. Its tokens
+    are kept in the config file (``storage``), section ``[tokens_<client_id>]``, as 0.11
+    keeps them.
     """
 
-    def __init__(self, *, client_id: str, client_secret: str,
-                 tokens_path: str | pathlib.Path, app_name: str = "Gladier Client") -> None:
-        super().__init__(client_id=client_id, tokens_path=tokens_path, app_name=app_name,
-                         token_namespace=token_namespace("client", client_id))
+    def __init__(self, client_id: str, client_secret: str, storage: t.Any = None, *,
+                 app_name: str = "Gladier Client") -> None:
+        super().__init__(client_id, app_name, storage)
         self.client_secret = client_secret
+        self.tokens_section = token_namespace(tokens_section_name(self.client_id))
+
+    def _has_tokens(self) -> bool:
+        return bool(self._config().items(self.tokens_section))
+
+    def _token_storage(self) -> TokenStorage:
+        return ConfigTokenStorage(self._config(), self.tokens_section)
 
     def _make_app(self, config: globus_sdk.GlobusAppConfig) -> globus_sdk.GlobusApp:
         return globus_sdk.ClientApp(

@@ -1,8 +1,11 @@
 """The config file: one section per client class, holding flow and function ids.
 
-``<client_id>.cfg`` in ``$GLADIER_HOME`` (default ``~/.gladier``) by default. A section holds ``flow_id``, ``flow_checksum``,
-``<fn>_function_id``, ``<fn>_function_checksum`` and any flow input key the user wants to
-override. Nothing is written until a value is stored.
+``<client_id>.cfg`` in ``$GLADIER_HOME`` (default ``~/.gladier``), the file Gladier 0.11
+keeps (``client_id`` is ``GLADIER_CLIENT_ID`` when set, else the client's). A section holds
+``flow_id``, ``flow_checksum``, ``<fn>_function_id``, ``<fn>_function_id_checksum`` and any
+flow input key the user wants to override; 0.11 also keeps ``[general]`` (its version) and
+``[tokens_<client_id>]`` (a confidential client's tokens) there. Nothing is written until
+a value is stored.
 
 Keys keep their case (``scanPath`` overrides the input key ``scanPath``). Versions before
 0.12 lowercased every key they wrote, so a key not found as given is looked up lowercased.
@@ -13,15 +16,32 @@ from __future__ import annotations
 import configparser
 import os
 import pathlib
+import typing as t
 
 from gladier.exc import ConfigException
 from gladier.flowgen.naming import snake_case
 from gladier.home import gladier_home
 from gladier.storage.files import write_private_text
 
+#: The public native-app client id Gladier 0.11 logs in with and names its files after.
+DEFAULT_CLIENT_ID = "f1631610-d9e4-4db2-81ba-7f93ad4414e3"
+
+
+def config_client_id(client_id: str) -> str:
+    """The id a client's files are named after: ``GLADIER_CLIENT_ID`` when set (a
+    confidential client's own files, even before its secret is set), else ``client_id``,
+    as in Gladier 0.11."""
+    return os.environ.get("GLADIER_CLIENT_ID") or client_id
+
+
 def default_config_path(client_id: str) -> pathlib.Path:
     """``<client_id>.cfg`` in :func:`~gladier.home.gladier_home`, resolved at call time."""
     return gladier_home() / f"{client_id}.cfg"
+
+
+def tokens_section_name(client_id: str) -> str:
+    """The config section where a confidential client's tokens are kept (0.11's name)."""
+    return f"tokens_{client_id}"
 
 
 class _CaseKeepingParser(configparser.ConfigParser):
@@ -92,9 +112,26 @@ class GladierConfig:
         self._write(parser)
 
     def delete(self, section: str, key: str) -> None:
+        self.remove(section, [key])
+
+    def update(self, section: str, values: t.Mapping[str, str]) -> None:
+        """Store several keys of ``section`` with one write."""
         parser = self._read()
-        if parser.has_section(section) and parser.remove_option(
-                section, _stored_key(parser, section, key)):
+        if not parser.has_section(section):
+            parser.add_section(section)
+        for key, value in values.items():
+            parser.remove_option(section, _stored_key(parser, section, key))
+            parser.set(section, key, str(value))
+        self._write(parser)
+
+    def remove(self, section: str, keys: t.Iterable[str]) -> None:
+        """Delete ``keys`` of ``section`` (those present) with one write."""
+        parser = self._read()
+        if not parser.has_section(section):
+            return
+        removed = [parser.remove_option(section, _stored_key(parser, section, key))
+                   for key in keys]
+        if any(removed):
             self._write(parser)
 
 

@@ -2,7 +2,8 @@
 
 Order: providers the user registered for a URL; then the built-in local ones (Compute,
 Transfer, legacy Transfer, Search ingest/delete on a local index, hello_world,
-expression_eval); anything else is an HTTP Action
+expression_eval; the retired ``actions.automate.globus.org`` host's URLs as their
+``actions.globus.org`` equivalents, see :mod:`~gladier.engine.providers.legacy`); anything else is an HTTP Action
 Provider, except Transfer routes the local engine does not implement, which are refused
 by name (no local files could be behind them). URLs match without their trailing slash. ``Handler`` may be
 ``{"Type": "ActionProvider", "Url": ...}`` or a string handle
@@ -24,6 +25,7 @@ import typing as t
 from gladier.engine.providers.actions import ResultStore
 from gladier.engine.providers.collection_roots import LocalCollections, collections_from_env
 from gladier.engine.providers.functions import FunctionRegistry
+from gladier.engine.providers.legacy import current_url
 from gladier.exc import DeveloperException, EngineError
 
 if t.TYPE_CHECKING:
@@ -60,6 +62,43 @@ def handle_to_url(handle: str) -> str | None:
         return COMPUTE_URL if route in ("", "v2") else f"{COMPUTE_URL}/{route}"
     return f"https://actions.globus.org/{service}" + (
         f"/{route.replace('.', '/')}" if route else ""
+    )
+
+
+def action_url(action_state: dict, state_name: str) -> str:
+    """The URL an Action state calls (its ActionUrl, or its Handler's), normalized;
+    EngineError naming the state when it has neither or they cannot be used."""
+    if not isinstance(action_state, dict):
+        raise EngineError(f"State '{state_name}' is not an object")
+    url = action_state.get("ActionUrl")
+    if url is not None:
+        if not isinstance(url, str) or not url.strip():
+            raise EngineError(
+                f"State '{state_name}': ActionUrl must be a URL string, not {url!r}"
+            )
+        return normalize_url(url)
+    handler = action_state.get("Handler")
+    if handler is None:
+        raise EngineError(f"State '{state_name}' has neither 'ActionUrl' nor 'Handler'")
+    if isinstance(handler, str):
+        found = handle_to_url(handler.strip())
+        if found is None:
+            raise EngineError(
+                f"State '{state_name}': Handler '{handler}' is not a known handle "
+                f"(expected '{HANDLE_PREFIX}<service>.<route>', e.g. '{HANDLE_PREFIX}transfer.ls')"
+            )
+        return normalize_url(found)
+    if isinstance(handler, dict):
+        kind, url = handler.get("Type", "ActionProvider"), handler.get("Url")
+        if kind != "ActionProvider":
+            raise EngineError(
+                f"State '{state_name}': Handler Type '{kind}' is not supported (only 'ActionProvider')"
+            )
+        if not isinstance(url, str) or not url.strip():
+            raise EngineError(f"State '{state_name}': Handler has no 'Url'")
+        return normalize_url(url)
+    raise EngineError(
+        f"State '{state_name}': Handler must be an object or a handle string, not {handler!r}"
     )
 
 
@@ -126,7 +165,7 @@ class ProviderRegistry:
                 collections: t.Mapping[str, t.Any] | None = None) -> tuple[str, ActionProvider]:
         """``(url, provider)`` for an Action state (EngineError naming the state if neither
         its ActionUrl nor its Handler can be used); ``collections``: see provider_for."""
-        url = self._url_of(action_state, state_name)
+        url = action_url(action_state, state_name)
         if not url.startswith(("https://", "http://")):
             raise EngineError(f"State '{state_name}': ActionUrl '{url}' is not an http(s) URL")
         return url, self.provider_for(url, state_name=state_name, collections=collections)
@@ -137,7 +176,9 @@ class ProviderRegistry:
         mapping of the run asking), or on the registry's own when it is None."""
         url = normalize_url(url)
         with self._lock:
-            provider = self._registered.get(url) or self._transfer_route(
+            provider = self._registered.get(url)
+            url = current_url(url)  # a retired Automate-host URL runs as its current one
+            provider = provider or self._transfer_route(
                 url, state_name, collections) or self._local.get(url)
             if provider is None:
                 provider = self._local[url] = self._create(url, state_name)
@@ -200,40 +241,6 @@ class ProviderRegistry:
             self.store.close()
 
     # -- internals --------------------------------------------------------------------------
-
-    def _url_of(self, action_state: dict, state_name: str) -> str:
-        if not isinstance(action_state, dict):
-            raise EngineError(f"State '{state_name}' is not an object")
-        url = action_state.get("ActionUrl")
-        if url is not None:
-            if not isinstance(url, str) or not url.strip():
-                raise EngineError(
-                    f"State '{state_name}': ActionUrl must be a URL string, not {url!r}"
-                )
-            return normalize_url(url)
-        handler = action_state.get("Handler")
-        if handler is None:
-            raise EngineError(f"State '{state_name}' has neither 'ActionUrl' nor 'Handler'")
-        if isinstance(handler, str):
-            found = handle_to_url(handler.strip())
-            if found is None:
-                raise EngineError(
-                    f"State '{state_name}': Handler '{handler}' is not a known handle "
-                    f"(expected '{HANDLE_PREFIX}<service>.<route>', e.g. '{HANDLE_PREFIX}transfer.ls')"
-                )
-            return normalize_url(found)
-        if isinstance(handler, dict):
-            kind, url = handler.get("Type", "ActionProvider"), handler.get("Url")
-            if kind != "ActionProvider":
-                raise EngineError(
-                    f"State '{state_name}': Handler Type '{kind}' is not supported (only 'ActionProvider')"
-                )
-            if not isinstance(url, str) or not url.strip():
-                raise EngineError(f"State '{state_name}': Handler has no 'Url'")
-            return normalize_url(url)
-        raise EngineError(
-            f"State '{state_name}': Handler must be an object or a handle string, not {handler!r}"
-        )
 
     def _transfer_route(self, url: str, state_name: str | None,
                         collections: t.Mapping[str, t.Any] | None) -> t.Any:
