@@ -384,7 +384,9 @@ class ConfidentialClientLoginManager(_GlobusAppLoginManager):
                  app_name: str = "Gladier Client") -> None:
         super().__init__(client_id, app_name, storage)
         self.client_secret = client_secret
-        self.tokens_section = token_namespace(tokens_section_name(self.client_id))
+        #: a 0.11 ``GladierSecretsConfig`` names its own tokens section
+        self.tokens_section = getattr(storage, "tokens_section", None) or \
+            token_namespace(tokens_section_name(self.client_id))
 
     def _has_tokens(self) -> bool:
         return bool(self._config().items(self.tokens_section))
