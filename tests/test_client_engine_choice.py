@@ -54,6 +54,24 @@ class PublishClient(GladierBaseClient):
         source_path="/results", destination_path="/published", recursive=True)])]
 
 
+@pytest.fixture(autouse=True)
+def close_engines(monkeypatch):
+    """Close every engine the clients of a test opened (and their process pools)."""
+    from gladier.engine import LocalEngine
+
+    opened = []
+    original = LocalEngine.__init__
+
+    def recording_init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(LocalEngine, "__init__", recording_init)
+    yield
+    for engine in opened:
+        engine.close()
+
+
 def engine_lines(caplog, client_name):
     return [r.getMessage() for r in caplog.records
             if r.name == "gladier.client" and r.getMessage().startswith(f"{client_name} runs on")]
