@@ -1,8 +1,8 @@
 """The client users subclass: tools in, a deployed flow and its runs out.
 
 The client only composes: flow generation gives the definition, a flows manager deploys
-and runs it (the embedded engine or the Globus Flows service, see :func:`choose_engine`),
-a login manager supplies tokens and a compute manager registers functions. Constructing a
+and runs it (the embedded engine or the Globus Flows service, chosen as
+``GladierBaseClient._choose_engine`` says), a login manager supplies tokens and a compute manager registers functions. Constructing a
 client writes no file and starts no login; that happens on first use.
 """
 
@@ -223,13 +223,10 @@ class GladierBaseClient:
 
     # -- construction (no files, no network) -------------------------------------------
 
-    def _config_client_id(self) -> str:
-        return config_client_id(self.client_id)
-
     def _config_path(self) -> t.Any:
         if self.secret_config_filename:
             return os.path.expanduser(self.secret_config_filename)
-        return default_config_path(self._config_client_id())
+        return default_config_path(config_client_id(self.client_id))
 
     def _make_storage(self) -> ConfigSection:
         return GladierConfig(self._config_path()).section(section_name(type(self).__name__))

@@ -37,7 +37,8 @@ class LocalFlowsManager(BaseFlowsManager):
                 "LocalFlowsManager takes either engine= or the options to open one "
                 "(db=, collections=, executors=), not both: give them to the LocalEngine")
         self._engine = engine
-        self._engine_options = {"collections": collections, "executors": executors}
+        self._collections = collections
+        self._executors = executors
         self._db = db
         self._synced: tuple[str, str | None] | None = None  # (flow id, title) last created
 
@@ -47,7 +48,8 @@ class LocalFlowsManager(BaseFlowsManager):
         if self._engine is None:
             from gladier.engine.engine import LocalEngine
 
-            self._engine = LocalEngine(self._db, **self._engine_options)
+            self._engine = LocalEngine(self._db, collections=self._collections,
+                                       executors=self._executors)
         return self._engine
 
     def local_resources(self) -> dict[str, set[str]]:
@@ -57,9 +59,8 @@ class LocalFlowsManager(BaseFlowsManager):
         from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
 
         if self._engine is None:
-            collections = {**collections_from_env(), **(self._engine_options["collections"]
-                                                        or {})}
-            executors = self._engine_options["executors"] or {}
+            collections = {**collections_from_env(), **(self._collections or {})}
+            executors = self._executors or {}
         else:
             collections = self._engine.providers.collections.mapping()
             executors = self._engine.providers.executors

@@ -58,7 +58,7 @@ def _value(parameters: dict, key: str, data: t.Any) -> t.Any:
     if key in parameters:
         return parameters[key]
     reference = parameters.get(f"{key}.$")
-    if is_path(reference):
+    if isinstance(reference, str) and is_path(reference):
         try:
             return get_path(data, reference)
         except GladierException:
@@ -100,7 +100,7 @@ def named_resources(definition: dict, run_input: dict) -> list[Resource]:
             continue
         data: t.Any = run_input
         input_path = state.get("InputPath")
-        if is_path(input_path):
+        if isinstance(input_path, str) and is_path(input_path):
             try:
                 data = get_path(run_input, input_path)
             except GladierException:
