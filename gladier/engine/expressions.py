@@ -27,7 +27,7 @@ import time
 import types
 import typing as t
 
-from gladier.engine.paths import format_path, get_path, parse_path, parse_query
+from gladier.engine.paths import format_path, get_path, parse_query
 from gladier.exc import ExpressionError, PathError
 
 MAX_EXPRESSION_LENGTH = 20_000
@@ -337,8 +337,7 @@ def _check_format_spec(spec: str) -> None:
 class _Budget:
     """What one evaluation may still spend: time, and characters it builds."""
 
-    def __init__(self, expression: str):
-        self.expression = expression
+    def __init__(self) -> None:
         self.deadline = time.monotonic() + MAX_EVALUATION_SECONDS
         self.built = 0
 
@@ -404,7 +403,7 @@ def _guarded_operators(budget: _Budget, defaults: dict) -> dict:
             ast.Mod: mod}
 
 
-def _check_call(func: t.Callable, args: list, kwargs: dict) -> None:
+def _check_call(func: t.Callable, args: list) -> None:
     """Refuse a method call whose result would outgrow the limits, before making it."""
     owner = getattr(func, "__self__", None)
     name = getattr(func, "__name__", "")
@@ -461,7 +460,7 @@ def _evaluator_class() -> type:
                 args = [self._eval(a) for a in node.args]
                 kwargs = dict(self._eval(k) for k in node.keywords)
                 if isinstance(func, (types.BuiltinMethodType, types.MethodWrapperType)):
-                    _check_call(func, args, kwargs)
+                    _check_call(func, args)
                 result = func(*args, **kwargs)
             else:
                 result = super()._eval_call(node)
@@ -602,7 +601,7 @@ def evaluate(expression: str, state: dict, *, context: dict | None = None) -> t.
     compiled = compile_expression(expression)
     run_state = _RunState(state, context, compiled.paths)
     evaluator_class = _evaluator_class()  # imports simpleeval once, outside the budget
-    budget = _Budget(expression)
+    budget = _Budget()
     try:
         if compiled.refused:
             raise ExpressionError(f"refused: {compiled.refused[0]}")
