@@ -22,6 +22,7 @@ FUNCTION_ID = "2f6c4a53-5d2a-4b8e-9e8f-7c1d3b5a9e01"
 FLOW_SCOPE = str(SpecificFlowScopes(FLOW_ID).user)
 COMPUTE_SCOPE = str(ComputeScopes.all)
 SERVICE_ID = "7414f0b4-7d05-4bb6-bb00-076fa3f17cf5"
+PASS_FLOW = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
 
 #: A client as 0.11 users write them; both packages import this same file.
 CLIENT_MODULE = '''
@@ -225,3 +226,31 @@ def test_default_client_id_is_the_one_0_11_ships(reference):
     from gladier import GladierBaseClient
 
     assert GladierBaseClient.client_id == DEFAULT_CLIENT_ID
+
+
+def test_secret_config_filename_with_a_tilde_is_the_home_directory_here_not_in_0_11(
+        reference, legacy_client, isolated_home):
+    """What docs/upgrading.rst says: 0.11 does not expand ``~`` in secret_config_filename."""
+    from gladier import GladierBaseClient
+
+    module_dir, _ = legacy_client
+    script = ("from gladier import GladierBaseClient\n"
+              "class C(GladierBaseClient):\n"
+              "    secret_config_filename = '~/.legacy.cfg'\n"
+              f"    flow_definition = {PASS_FLOW!r}\n"
+              "C()\n")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("GLADIER_")}
+    environ.update(HOME=str(isolated_home), PYTHONPATH=str(module_dir))
+    work = isolated_home / "work"
+    work.mkdir()
+    done = subprocess.run([str(reference), "-c", script], env=environ, cwd=work,
+                          capture_output=True, text=True, timeout=300)
+
+    class C(GladierBaseClient):
+        secret_config_filename = "~/.legacy.cfg"
+        flow_definition = PASS_FLOW
+
+    # 0.11 takes '~' literally, as a directory below the working directory
+    assert done.returncode == 1
+    assert "No such file or directory: '~/.legacy.cfg'" in done.stderr
+    assert C().storage.config.path == isolated_home / ".legacy.cfg"
