@@ -280,8 +280,8 @@ def test_a_bad_time_scale_gets_a_hint_about_the_time_scale(files, monkeypatch):
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         "Error: GLADIER_TIME_SCALE must be a number, not 'abc'",
-        "Hint: set GLADIER_TIME_SCALE to a number greater than 0 (0.01 makes Waits 100 times "
-        "shorter), or unset it",
+        "Hint: set GLADIER_TIME_SCALE to a finite number greater than 0 (0.01 makes Waits 100 "
+        "times shorter), or unset it",
     ]
 
 

@@ -151,3 +151,55 @@ def test_malformed_rules_raise_states_runtime(rule):
 def test_is_present_with_a_malformed_path_is_an_error_not_false():
     with pytest.raises(FlowRuntimeError, match="not a valid path"):
         pick({"Variable": "$.x[?(@.y)]", "IsPresent": True})
+
+
+def _matches_by_regex(value: str, pattern: str) -> bool:
+    """The backtracking reading of the AWS rule (``*`` any run, ``\\`` escapes)."""
+    import re
+
+    parts, i = [], 0
+    while i < len(pattern):
+        if pattern[i] == "\\" and i + 1 < len(pattern):
+            parts.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        parts.append(".*" if pattern[i] == "*" else re.escape(pattern[i]))
+        i += 1
+    return re.fullmatch("".join(parts), value, flags=re.DOTALL) is not None
+
+
+def test_string_matches_agrees_with_the_backtracking_reading_on_every_small_case():
+    """Per the Amazon States Language: "the wildcard character (*) ... can be escaped
+    using \\\\*"; every pattern and value of up to 5 characters over a small alphabet."""
+    import itertools
+
+    values = ["".join(p) for n in range(5) for p in itertools.product("ab_*", repeat=n)]
+    patterns = ["".join(p) for n in range(5) for p in itertools.product("a_*\\", repeat=n)]
+    for pattern in patterns:
+        for value in values:
+            assert string_matches(value, pattern) is _matches_by_regex(value, pattern), (
+                pattern, value)
+
+
+def test_a_hostile_string_matches_pattern_does_not_stall_the_scheduler(tmp_path):
+    """``*_*_*_*.h5`` against an 800-character name took 15 s with a regular expression;
+    a run with a 100,000-character name and a 30-star pattern ends at once (all its work is
+    on the scheduler thread, which every run of the engine shares)."""
+    import time
+
+    from gladier.engine import LocalEngine
+
+    name = "_" * 100_000
+    definition = {"StartAt": "Check", "States": {
+        "Check": {"Type": "Choice", "Default": "No", "Choices": [
+            {"Variable": "$.name", "StringMatches": "*_" * 30 + ".h5", "Next": "Yes"}]},
+        "Yes": {"Type": "Pass", "End": True}, "No": {"Type": "Pass", "End": True}}}
+    with LocalEngine(str(tmp_path / "engine.db"), max_state_size=1 << 20) as engine:
+        began = time.monotonic()
+        run = engine.run_flow(engine.create_flow(definition)["id"], {"name": name})
+        final = engine.wait(run["run_id"], timeout=30)
+        took = time.monotonic() - began
+        states = [entry["details"].get("state_name")
+                  for entry in engine.get_run_logs(run["run_id"])["entries"]]
+    assert final["status"] == "SUCCEEDED" and "No" in states  # no ".h5" at the end
+    assert took < 3, took

@@ -59,3 +59,19 @@ def test_rfc_3339_fractions_and_offsets(text, expected):
 def test_anything_but_an_rfc_3339_date_time_is_refused(text):
     with pytest.raises(ValueError):
         parse_timestamp(text)
+
+
+@pytest.mark.parametrize("raw", ["inf", "-inf", "nan", "NaN", "-1", "0", "1e999"])
+def test_a_time_scale_that_is_not_finite_and_positive_is_refused_before_the_engine_starts(
+        raw, monkeypatch, tmp_path):
+    """``inf`` killed the scheduler thread at the first Wait and ``nan`` made every Wait
+    endless: the engine now refuses to start with either."""
+    from gladier.engine import LocalEngine
+
+    monkeypatch.setenv("GLADIER_TIME_SCALE", raw)
+    with pytest.raises(EngineError) as refused:
+        LocalEngine(str(tmp_path / "engine.db"))
+    assert "finite number greater than 0" in str(refused.value)
+    assert "GLADIER_TIME_SCALE" in refused.value.hint
+    with pytest.raises(EngineError):
+        time_scale_from_env(float(raw))

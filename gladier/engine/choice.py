@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import operator
-import re
 import typing as t
 
 from gladier.engine import timing
@@ -40,19 +39,47 @@ def parse_timestamp(value: t.Any) -> datetime.datetime | None:
         return None
 
 
-def string_matches(value: str, pattern: str) -> bool:
-    """ASL ``StringMatches``: ``*`` matches any run of characters; ``\\*``, ``\\\\`` escape."""
-    regex = []
-    i = 0
+def _pattern_pieces(pattern: str) -> list[str]:
+    """The literal runs between the unescaped ``*`` of a ``StringMatches`` pattern."""
+    pieces, current, i = [], [], 0
     while i < len(pattern):
         char = pattern[i]
         if char == "\\" and i + 1 < len(pattern):
-            regex.append(re.escape(pattern[i + 1]))
+            current.append(pattern[i + 1])
             i += 2
             continue
-        regex.append(".*" if char == "*" else re.escape(char))
+        if char == "*":
+            pieces.append("".join(current))
+            current = []
+        else:
+            current.append(char)
         i += 1
-    return re.fullmatch("".join(regex), value, flags=re.DOTALL) is not None
+    pieces.append("".join(current))
+    return pieces
+
+
+def string_matches(value: str, pattern: str) -> bool:
+    """ASL ``StringMatches``: ``*`` matches any run of characters; ``\\*``, ``\\\\`` escape.
+
+    Matched without backtracking (a regular expression ``.*_.*_.*`` takes seconds on a long
+    name, on the scheduler thread every run shares): the first literal run must start the
+    value, the last end it, and each one between is taken at its leftmost place, which is
+    always a match if there is any. Time grows with the value's length times the pattern's.
+    """
+    pieces = _pattern_pieces(pattern)
+    if len(pieces) == 1:
+        return value == pieces[0]
+    first, *middle, last = pieces
+    if len(value) < len(first) + len(last) or not value.startswith(first) \
+            or not value.endswith(last):
+        return False
+    position, end = len(first), len(value) - len(last)
+    for piece in middle:
+        found = value.find(piece, position, end)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    return True
 
 
 # Each comparator family: (does a value belong to it, how to turn it into something ordered).

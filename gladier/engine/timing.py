@@ -9,6 +9,7 @@ Flows service uses in run documents and log entries.
 from __future__ import annotations
 
 import datetime
+import math
 import os
 import re
 
@@ -20,8 +21,8 @@ MAX_POLL_INTERVAL = 600.0
 FIRST_POLL_LOCAL = 0.05
 
 
-_SCALE_HINT = ("set GLADIER_TIME_SCALE to a number greater than 0 (0.01 makes Waits 100 "
-               "times shorter), or unset it")
+_SCALE_HINT = ("set GLADIER_TIME_SCALE to a finite number greater than 0 (0.01 makes "
+               "Waits 100 times shorter), or unset it")
 
 
 def time_scale_from_env(value: float | None = None) -> float:
@@ -35,9 +36,10 @@ def time_scale_from_env(value: float | None = None) -> float:
         except ValueError:
             raise EngineError(f"GLADIER_TIME_SCALE must be a number, not '{raw}'",
                               hint=_SCALE_HINT) from None
-    if value <= 0:
-        raise EngineError(f"The time scale must be greater than 0 (got {value})",
-                          hint=_SCALE_HINT)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value <= 0:
+        raise EngineError(f"The time scale must be a finite number greater than 0 "
+                          f"(got {value!r})", hint=_SCALE_HINT)
     return float(value)
 
 
