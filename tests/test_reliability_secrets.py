@@ -221,10 +221,11 @@ def test_a_fail_state_cause_path_shows_what_the_flow_author_points_it_at(tmp_pat
 
 
 def test_redaction_covers_quoted_and_escaped_forms_but_not_short_values():
-    from gladier.engine.redaction import private_values, redact
+    from gladier.engine.redaction import private_leaves, redact
 
     secret = 'pw"it\'s'
-    found = private_values({"a": secret, "b": "abc", "c": "public"}, {"c": "public"})
+    found = private_leaves({"a": secret, "b": "abc", "c": "public", "d": "common"},
+                           {"c": "public"}, common={"common"})
     assert found == {secret}
     text = f"raw {secret} python {secret!r} json {json.dumps(secret)}"
     assert redact({"cause": text, secret: [text]}, found) == {
@@ -420,3 +421,178 @@ def test_flows_service_failures_never_show_the_access_token(
                       str(unauthorized.value), repr(unauthorized.value), caplog.text])
     assert leaks(shown) == []
     assert mocked_responses.calls[0].request.headers["Authorization"] == f"Bearer {ENGINE_TOKEN}"
+
+
+# The matrix: flows that move private values around, each run to its end, then every byte
+# the engine wrote (database and WAL files, Python logs, CLI stdout and stderr) searched.
+
+PROVIDER_SECRET = "pw-FROMPROVIDER-9c8b7a6f"
+MATRIX_SECRETS = SECRETS + [PROVIDER_SECRET]
+
+
+class EchoProvider:
+    """An Action Provider over real HTTP that answers ``POST /run`` with an ActionStatus
+    whose details echo the request's headers and body, and with HTTP 400 whose
+    description is 490 characters then ``body["fail_with"]`` when the body has one."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                if self.path.endswith("/release"):
+                    return self._answer(200, outer.status(self.path.split("/")[1], {}))
+                request = json.loads(self.rfile.read(length))
+                body = request.get("body") or {}
+                if "fail_with" in body:
+                    return self._answer(400, {"code": "BadRequest",
+                                              "description": "x" * 490 + body["fail_with"]})
+                return self._answer(201, outer.status(request["request_id"], {
+                    "headers": dict(self.headers), "body": body}))
+
+            def _answer(self, code: int, document: dict) -> None:
+                data = json.dumps(document).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self.url = "http://127.0.0.1:%d" % self._server.server_address[1]
+
+    @staticmethod
+    def status(action_id: str, details: dict) -> dict:
+        return {"action_id": action_id.replace(":", "-"), "status": "SUCCEEDED",
+                "details": details, "creator_id": "urn:globus:auth:identity:x",
+                "monitor_by": [], "manage_by": [], "start_time": "2026-01-01T00:00:00Z",
+                "completion_time": "2026-01-01T00:00:01Z", "release_after": "P30D",
+                "display_status": "SUCCEEDED"}
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+KEEP = {"Type": "Pass", "ResultPath": "$.creds", "Parameters": {
+    "user": "alice", "pw.$": "$.input._private_pw", "__Private_Parameters": ["pw"]}}
+BARE_END = {"Type": "Pass", "End": True}
+CALLABLE_URL = "https://local.example.org/returns-a-secret"
+
+
+def matrix(echo_url: str) -> dict[str, dict]:
+    """Flow definitions, by the way each one moved private values in the red-team pass."""
+    return {
+        "a later bare Pass logs the run state": {"StartAt": "Keep", "States": {
+            "Keep": {**KEEP, "Next": "Later"}, "Later": BARE_END}},
+        "an Action takes the object holding a private value": {"StartAt": "Keep", "States": {
+            "Keep": {**KEEP, "Next": "Act"},
+            "Act": {"Type": "Action", "ActionUrl": echo_url, "ResultPath": "$.acted",
+                    "Parameters": {"x.$": "$.creds", "all.$": "$.input"}, "Next": "Later"},
+            "Later": BARE_END}},
+        "a Pass copies the object holding a private value": {"StartAt": "Keep", "States": {
+            "Keep": {**KEEP, "Next": "Copy"},
+            "Copy": {"Type": "Pass", "ResultPath": "$.copied",
+                     "Parameters": {"copy.$": "$.creds"}, "Next": "Later"},
+            "Later": BARE_END}},
+        "an action result stored at a _private ResultPath": {"StartAt": "Get", "States": {
+            "Get": {"Type": "Action", "ActionUrl": CALLABLE_URL,
+                    "ResultPath": "$._private_result", "Parameters": {}, "Next": "Later"},
+            "Later": BARE_END}},
+        "a provider's long error text ends with a private value": {"StartAt": "Act", "States": {
+            "Act": {"Type": "Action", "ActionUrl": echo_url, "ResultPath": "$.acted",
+                    "Parameters": {"fail_with.$": "$.input._private_pw"},
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
+                               "Next": "Later"}], "End": True},
+            "Later": BARE_END}},
+        "a provider echoes the bearer token it was sent": {"StartAt": "Act", "States": {
+            "Act": {"Type": "Action", "ActionUrl": echo_url, "ResultPath": "$.acted",
+                    "Parameters": {"n": 1}, "Next": "Later"},
+            "Later": BARE_END}},
+    }
+
+
+def engine_bytes(directory) -> bytes:
+    return b"".join(path.read_bytes() for path in directory.iterdir()
+                    if path.name.startswith("engine.db") and path.is_file())
+
+
+@pytest.fixture
+def echo():
+    provider = EchoProvider()
+    yield provider
+    provider.stop()
+
+
+@pytest.mark.parametrize("name", list(matrix("")))
+def test_no_flow_of_the_matrix_writes_a_secret_anywhere(name, tmp_path, echo, monkeypatch,
+                                                        caplog):
+    monkeypatch.setenv("GLADIER_LOCAL_TOKENS", json.dumps({echo.url: ENV_TOKEN}))
+    caplog.set_level(logging.DEBUG)
+    definition = matrix(echo.url)[name]
+    with LocalEngine(str(tmp_path / "engine.db"), time_scale=0.01) as engine:
+        engine.register_action_provider(CALLABLE_URL, lambda body: {"key": PROVIDER_SECRET})
+        flow_id = engine.create_flow(definition)["id"]
+        run_id = engine.run_flow(flow_id, RUN_INPUT)["run_id"]
+        final = engine.wait(run_id, timeout=30)
+        logs = engine.get_run_logs(run_id)["entries"]
+        shown = json.dumps([final, logs, engine.list_runs()])
+        states = {state: definition["States"][state] for state in definition["States"]}
+    assert final["status"] == "SUCCEEDED", final["details"]
+    assert [s for s in MATRIX_SECRETS if s in shown] == [], "in a run document or log entry"
+    assert [s for s in MATRIX_SECRETS if s in caplog.text] == [], "in the Python logs"
+    assert [s for s in MATRIX_SECRETS if s.encode() in engine_bytes(tmp_path)] == [], \
+        "in a database byte"
+    # and yet the flow did its work: the values reached where they were sent
+    output = final["details"]["output"]
+    if "Act" in states and "fail_with.$" in states["Act"]["Parameters"]:
+        cause = output["error"]["cause"]
+        assert "HTTP 400" in cause and cause.endswith("x" * 40 + "***")
+    elif "Act" in states:
+        echoed = output["acted"]["details"]
+        assert echoed["headers"]["Authorization"] == "Bearer ***"
+        if "x.$" in states["Act"]["Parameters"]:
+            assert echoed["body"]["x"] == {"user": "alice", "pw": "***"}
+    if "Copy" in states:
+        assert output["copied"] == {"copy": {"user": "alice", "pw": "***"}}
+    if "Get" in states:
+        completed = [e for e in logs if e["code"] == "ActionCompleted"]
+        assert completed[0]["details"]["output"] == {} and "_private_result" not in output
+
+
+def test_the_cli_prints_no_secret_of_the_matrix(tmp_path, echo):
+    """The same flows (those a CLI can run: no Python callable) through ``gladier run
+    --watch`` and ``gladier runs show/logs``: every byte of stdout and stderr."""
+    runner = CliRunner()
+    db = str(tmp_path / "engine.db")
+    env = {"GLADIER_TIME_SCALE": "0.01",
+           "GLADIER_LOCAL_TOKENS": json.dumps({echo.url: ENV_TOKEN})}
+    printed = []
+    for name, definition in matrix(echo.url).items():
+        if "Get" in definition["States"]:
+            continue
+        path = tmp_path / "flow.json"
+        path.write_text(json.dumps(definition))
+        ran = runner.invoke(cli, ["run", str(path), "--input", json.dumps(RUN_INPUT),
+                                  "--db", db, "--watch", "--json"], env=env)
+        assert ran.exit_code == 0, (name, ran.output)
+        run_id = json.loads(ran.stdout)["run_id"]
+        printed += [ran.stdout, ran.stderr]
+        for command in (["runs", "show", run_id], ["runs", "show", run_id, "--json"],
+                        ["runs", "logs", run_id], ["runs", "logs", run_id, "--json"]):
+            result = runner.invoke(cli, command + ["--db", db], env=env)
+            assert result.exit_code == 0, result.output
+            printed += [result.stdout, result.stderr]
+    text = "\n".join(printed)
+    assert "Bearer ***" in text  # the echo was shown, with the token redacted
+    assert [s for s in MATRIX_SECRETS if s in text] == []
+    assert [s for s in MATRIX_SECRETS if s.encode() in engine_bytes(tmp_path)] == []

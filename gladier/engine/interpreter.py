@@ -148,12 +148,12 @@ def step(definition: dict, state_name: str, data: t.Any, *, context: dict,
     kind = state.get("Type")
     try:
         if kind == "Pass":
-            return _pass(state, state_name, data, context)
+            return _pass(state, state_name, data, context, hidden)
         if kind == "ExpressionEval":
             result = resolve_parameters(state.get("Parameters", {}), data,
                                         context=context, state_name=state_name)
             return _advance(state, state_name, data, result,
-                            shown=mask_private(state.get("Parameters"), result))
+                            shown=mask_private(state.get("Parameters"), result), hidden=hidden)
         if kind == "Choice":
             nxt = choose(state, data, context=context, state_name=state_name)
             return Advance(data=data, next_state=nxt, output=public_view(data, hidden))
@@ -174,11 +174,11 @@ def step(definition: dict, state_name: str, data: t.Any, *, context: dict,
 
 
 def complete_action(definition: dict, state_name: str, data: t.Any,
-                    action_status: dict) -> Advance:
+                    action_status: dict, *, hidden: frozenset = frozenset()) -> Advance:
     """Store an action's final status at the state's ``ResultPath``.
 
     A FAILED status raises ``ActionFailedException`` unless the state sets
-    ``ExceptionOnActionFailure`` to false.
+    ``ExceptionOnActionFailure`` to false. ``hidden``: see :func:`step`.
     """
     state = get_state(definition, state_name)
     result = dict(action_status, state_name=state_name)
@@ -188,13 +188,14 @@ def complete_action(definition: dict, state_name: str, data: t.Any,
             f"The action of state '{state_name}' failed: {_describe_failure(result)}",
             state_name, output=public_view(result),
         )
-    return _advance(state, state_name, data, result)
+    return _advance(state, state_name, data, result, hidden=hidden)
 
 
 def complete_web_input(definition: dict, state_name: str, data: t.Any,
-                       result: dict) -> Advance:
+                       result: dict, *, hidden: frozenset = frozenset()) -> Advance:
     """Store what a CreateWebInput or AwaitWebInput state produced at its ResultPath."""
-    return _advance(get_state(definition, state_name), state_name, data, result)
+    return _advance(get_state(definition, state_name), state_name, data, result,
+                    hidden=hidden)
 
 
 def catch(definition: dict, state_name: str, data: t.Any,
@@ -305,11 +306,23 @@ def _next_state(state: dict) -> str | None:
 
 
 def _advance(state: dict, state_name: str, data: t.Any, result: t.Any, *,
-             shown: t.Any = None) -> Advance:
+             shown: t.Any = None, hidden: frozenset = frozenset()) -> Advance:
     """Write ``result`` at the ResultPath; ``shown`` is the result as logs may show it
-    (private values removed already)."""
-    new_data = write_result(data, state.get("ResultPath", "$"), result, state_name)
+    (the state's own private values removed already). The output is also seen through
+    the run's lens: a result written at a private place (``$._private…``, a path a Pass
+    state made private) shows as ``{}``, and one holding such places shows without them
+    (a bare Pass shows the whole run state)."""
+    result_path = state.get("ResultPath", "$")
+    new_data = write_result(data, result_path, result, state_name)
     output = public_view(result) if shown is None else shown
+    base = parse_path(result_path)  # write_result refused it if it does not parse
+    if any(isinstance(segment, str) and segment.startswith(PRIVATE_PREFIX)
+           for segment in base) or any(base[:n] in hidden for n in range(1, len(base) + 1)):
+        output = {}
+    elif hidden:
+        output = public_view(output, frozenset(path[len(base):] for path in hidden
+                                               if path[:len(base)] == base
+                                               and len(path) > len(base)))
     return Advance(data=new_data, next_state=_next_state(state), output=output)
 
 
@@ -324,14 +337,15 @@ def _effective_input(state: dict, state_name: str, data: t.Any, context: dict) -
     return value
 
 
-def _pass(state: dict, state_name: str, data: t.Any, context: dict) -> Advance:
+def _pass(state: dict, state_name: str, data: t.Any, context: dict,
+          hidden: frozenset) -> Advance:
     if "Result" in state:
-        return _advance(state, state_name, data, state["Result"])
+        return _advance(state, state_name, data, state["Result"], hidden=hidden)
     result = _effective_input(state, state_name, data, context)
     if _moves(state):
         data = delete_path(_copy_containers(data), state["InputPath"])
     return _advance(state, state_name, data, result,
-                    shown=mask_private(state.get("Parameters"), result))
+                    shown=mask_private(state.get("Parameters"), result), hidden=hidden)
 
 
 def _moves(state: dict) -> bool:

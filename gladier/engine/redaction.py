@@ -1,10 +1,13 @@
-"""Keeping private values out of error causes.
+"""Keeping private values out of everything a run shows.
 
-An error's text is built from whatever failed: a Python exception quoting a value
-(``invalid literal for int() with base 10: 'pw…'``), a provider's error body echoing its
-request. So when a state fails, every private value it could see (what :func:`private_values`
-finds between the data and the copy that may be shown) is replaced by :data:`REDACTED` in
-the error's cause and output before the error is logged, journaled or caught.
+A private value (under a ``_private…`` key, or listed in ``__Private_Parameters``) travels:
+a later state takes the object holding it by reference (``"x.$": "$.creds"``), a Python
+exception quotes it (``invalid literal for int() with base 10: 'pw…'``), a provider's error
+body echoes its request. So the run driver keeps the run's whole set of private values
+(:func:`private_leaves` of every run state and action request it sees) and replaces each
+of them by :data:`REDACTED` in every log entry, run document and error cause before it is
+journaled, published or logged; text is shortened only after that (:func:`shorten`), so no
+first characters of a secret survive a cut.
 """
 
 from __future__ import annotations
@@ -17,25 +20,53 @@ REDACTED = "***"
 MIN_REDACTED_LENGTH = 4
 
 
-def _leaves(value: t.Any) -> t.Iterator[str]:
+def leaves(value: t.Any) -> t.Iterator[str]:
     """The text of every string and number in ``value``."""
     if isinstance(value, dict):
         for item in value.values():
-            yield from _leaves(item)
+            yield from leaves(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _leaves(item)
+            yield from leaves(item)
     elif isinstance(value, str):
         yield value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         yield str(value)
 
 
-def private_values(data: t.Any, shown: t.Any) -> frozenset[str]:
-    """The values in ``data`` that its public copy ``shown`` leaves out."""
-    public = set(_leaves(shown))
-    return frozenset(value for value in _leaves(data)
-                     if value not in public and len(value) >= MIN_REDACTED_LENGTH)
+def private_leaves(value: t.Any, shown: t.Any, *, common: t.Collection[str] = ()) -> set[str]:
+    """The text of every string and number ``value`` holds where its masked copy ``shown``
+    (the same data with private keys removed) has nothing, except the ``common`` words
+    (state names, status names: redacting those would only garble the documents)."""
+    found: set[str] = set()
+
+    def walk(node: t.Any, mask: t.Any) -> None:
+        if isinstance(node, dict) and isinstance(mask, dict):
+            for key, item in node.items():
+                if key in mask:
+                    walk(item, mask[key])
+                else:
+                    found.update(leaves(item))
+        elif isinstance(node, list) and isinstance(mask, list) and len(node) == len(mask):
+            for item, masked in zip(node, mask):
+                walk(item, masked)
+        elif isinstance(node, (dict, list)) and node != mask:
+            found.update(leaves(node))
+
+    walk(value, shown)
+    return {leaf for leaf in found if len(leaf) >= MIN_REDACTED_LENGTH and leaf not in common}
+
+
+#: Longest text shown from an error (after redaction).
+MAX_SHOWN = 2000
+
+
+def shorten(text: t.Any, limit: int = MAX_SHOWN) -> t.Any:
+    """``text`` cut to ``limit`` characters (with a note of how much was left out); a value
+    that is not a string is returned as it is. Call it after :func:`redact`, never before."""
+    if not isinstance(text, str) or len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
 def redact(value: t.Any, secrets: t.Collection[str]) -> t.Any:

@@ -41,6 +41,10 @@ MAX_SEND_RETRIES = 3
 #: the state's WaitTime.
 MAX_BAD_POLLS = 3
 
+#: Status names and the like, never taken for private values.
+STATUS_WORDS = frozenset({ACTIVE, INACTIVE, SUCCEEDED, FAILED, "User", "null", "true",
+                          "false"})
+
 #: Longest pause between two looks in the store for a web input's response (seconds);
 #: responses given in this process wake the run at once.
 WEB_INPUT_POLL_CAP = 2.0
@@ -87,11 +91,20 @@ class Run:
     web_input_poll: float | None = None
     #: the collection mapping the run started with (None in older databases: the engine's)
     collections: dict | None = None
+    #: every private value the run has held (see :mod:`gladier.engine.redaction`)
+    secrets: set = dataclasses.field(default_factory=set)
 
     @functools.cached_property
     def hidden(self) -> frozenset:
         """Run state paths hidden from run documents and logs (private Pass results)."""
         return interpreter.private_state_paths(self.definition)
+
+    @functools.cached_property
+    def common(self) -> frozenset:
+        """Words every document of the run uses (the flow's own text, its context, status
+        names): a private value equal to one of them is not redacted."""
+        return frozenset(redaction.leaves(self.definition)) | frozenset(
+            redaction.leaves(self.context)) | STATUS_WORDS
 
     @property
     def state_type(self) -> str:
@@ -140,9 +153,22 @@ class RunDriver:
                          f"State {run.state_name} of type {kind} {what}",
                          {"state_name": run.state_name, "state_type": kind, **details})
 
-    def _record(self, run: Run, entries: t.Sequence[dict], **kwargs: t.Any) -> bool:
+    def _record(self, run: Run, entries: t.Sequence[dict], *,
+                as_asked: t.Collection[str] = (), **kwargs: t.Any) -> bool:
         """Journal a transition; False when the run ended elsewhere or another engine took it
-        over (then it is dropped)."""
+        over (then it is dropped).
+
+        Every private value the run has held (but those ``as_asked``) is redacted from the
+        entries and the run's details first, and the run state is sealed once the run
+        holds any."""
+        secrets = self._private_values(run) - set(as_asked)
+        if secrets:
+            entries = redaction.redact(list(entries), secrets)
+            fields = kwargs.get("fields")
+            if fields and "details" in fields:
+                kwargs["fields"] = dict(fields,
+                                        details=redaction.redact(fields["details"], secrets))
+            kwargs["seal"] = True
         try:
             self._store.record(run.run_id, entries=entries, driver=self.driver_id, **kwargs)
         except RunTakenOver:
@@ -254,7 +280,7 @@ class RunDriver:
             self._start_wait(run, outcome, started)
         elif isinstance(outcome, interpreter.FailRun):
             error = interpreter.runtime_error(outcome.error, outcome.cause, run.state_name)
-            self._fail(run, error, [started])
+            self._fail(run, error, [started], as_asked={outcome.error, outcome.cause})
         elif isinstance(outcome, interpreter.OpenWebInput):
             self._open_web_input(run, outcome, started)
         elif isinstance(outcome, interpreter.AwaitResponse):
@@ -274,6 +300,7 @@ class RunDriver:
         except FlowRuntimeError as err:
             self._fail(run, err, entries, finish_action=finish_action)
             return
+        self._learn(run, outcome.data)
         if outcome.next_state is None:
             output = interpreter.public_view(outcome.data, run.hidden)
             final = log_entry("FlowSucceeded", "The Flow Instance completed successfully",
@@ -303,34 +330,47 @@ class RunDriver:
         self._scheduler.call_soon(self._execute, run.run_id, run.token)
 
     def _fail(self, run: Run, error: FlowRuntimeError, entries: list[dict], *,
-              finish_action: str | None = None) -> None:
-        """End the run as FAILED with ``error``."""
+              finish_action: str | None = None, as_asked: t.Collection[str] = ()) -> None:
+        """End the run as FAILED with ``error``; ``as_asked``: a Fail state's error and
+        cause, shown as the flow's author asked even when they are private values."""
         info = interpreter.error_object(error, run.state_name)
         final = log_entry("FlowFailed", "The Flow Instance failed", info)
         self._runs.pop(run.run_id, None)
         run.token += 1
-        self._record(run, entries + [final], finish_action=finish_action, fields={
-            "status": FAILED, "completion_time": final["time"], "state_name": None,
-            "wake_at": None,
-            "details": {"code": "FlowFailed", "description": "The Flow Instance failed",
-                        "details": info}})
+        self._record(run, entries + [final], finish_action=finish_action, as_asked=as_asked,
+                     fields={"status": FAILED, "completion_time": final["time"],
+                             "state_name": None, "wake_at": None,
+                             "details": {"code": "FlowFailed",
+                                         "description": "The Flow Instance failed",
+                                         "details": info}})
+
+    def _learn(self, run: Run, data: t.Any) -> None:
+        """Add the private values of a run state to the run's set."""
+        run.secrets |= redaction.private_leaves(
+            data, interpreter.public_view(data, run.hidden), common=run.common)
 
     def _private_values(self, run: Run) -> frozenset[str]:
-        """The private values the current state of ``run`` can see."""
-        found = redaction.private_values(run.data, interpreter.public_view(run.data, run.hidden))
+        """Every private value ``run`` has held: in its run states (``_private…`` keys,
+        values Pass states list as private) and in the requests of its actions; after a
+        resume, those of the run state it resumes with."""
+        self._learn(run, run.data)
         if run.action is not None:
-            found |= redaction.private_values(run.action.call.body, run.action.call.logged_body)
-        return found
+            run.secrets |= redaction.private_leaves(
+                run.action.call.body, run.action.call.logged_body, common=run.common)
+        return frozenset(run.secrets)
+
+    def _shown(self, run: Run, text: t.Any) -> str:
+        """``text`` as a log line may show it: private values redacted, then shortened."""
+        return redaction.shorten(redaction.redact(str(text), self._private_values(run)))
 
     def _redacted(self, run: Run, error: FlowRuntimeError) -> FlowRuntimeError:
         """``error`` with the private values ``run``'s state can see replaced in its cause
         and output, which may quote what failed."""
         secrets = self._private_values(run)
-        if not secrets:
-            return error
+        output = redaction.redact(getattr(error, "output", None), secrets)
         return interpreter.runtime_error(
-            error.error, redaction.redact(error.cause, secrets), run.state_name,
-            output=redaction.redact(getattr(error, "output", None), secrets))
+            error.error, redaction.shorten(redaction.redact(error.cause, secrets)),
+            run.state_name, output=redaction.shorten(output))
 
     def _handle_error(self, run: Run, error: FlowRuntimeError, entries: list[dict], *,
                       finish_action: str | None = None) -> None:
@@ -386,7 +426,8 @@ class RunDriver:
                 run={"id": run.run_id}, flow={"id": run.context.get("flow_id")},
                 creator_urn=self.identity["user_id"], now=now_iso())
             outcome = interpreter.complete_web_input(run.definition, run.state_name, run.data,
-                                                     webinput.created_result(web_input_id))
+                                                     webinput.created_result(web_input_id),
+                                                     hidden=run.hidden)
         except FlowRuntimeError as err:
             self._handle_error(run, err, [started])
             return
@@ -417,7 +458,8 @@ class RunDriver:
             try:
                 outcome = interpreter.complete_web_input(
                     run.definition, run.state_name, run.data,
-                    webinput.awaited_result(waiting.web_input_id, found["response"]["value"]))
+                    webinput.awaited_result(waiting.web_input_id, found["response"]["value"]),
+                    hidden=run.hidden)
             except FlowRuntimeError as err:
                 self._handle_error(run, err, entries)
                 return
@@ -533,7 +575,7 @@ class RunDriver:
             action.send_failures += 1
             delay = _first_poll_interval(provider) * self.time_scale * 2 ** action.send_failures
             log.warning("gladier engine: %s; sending the request again in %.2f s",
-                        redaction.redact(str(error), self._private_values(run)), delay)
+                        self._shown(run, error), delay)
             self._scheduler.call_at(min(time.time() + delay, action.deadline), self._resend,
                                     run_id, token)
             return
@@ -659,7 +701,7 @@ class RunDriver:
                 f"an answer that is not an object: {status!r:.200}"
             if action.bad_polls < MAX_BAD_POLLS:
                 log.warning("gladier engine: polling %s: %s; will retry", action.url,
-                            redaction.redact(str(reason), self._private_values(run)))
+                            self._shown(run, reason))
                 self._watch(run)
                 return
             self._cancel_quietly(action.provider, action.action_id)
@@ -671,7 +713,7 @@ class RunDriver:
                 [], finish_action=action.request["request_id"])
         else:
             log.warning("gladier engine: polling %s failed (%s); will retry", action.url,
-                        redaction.redact(str(error), self._private_values(run)))
+                        self._shown(run, error))
             action.unavailable_polls += 1
             action.poll_error = str(error)
             self._watch(run)
@@ -698,7 +740,7 @@ class RunDriver:
             status = redaction.redact(status, self._private_values(run))
         try:
             outcome = interpreter.complete_action(run.definition, run.state_name, run.data,
-                                                  status)
+                                                  status, hidden=run.hidden)
         except Exception as err:
             if not isinstance(err, FlowRuntimeError):
                 err = _unexpected(err, run.state_name)

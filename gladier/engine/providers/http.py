@@ -26,6 +26,7 @@ import typing as t
 import urllib.parse
 
 from gladier.engine.providers.base import ACTIVE, FAILED, INACTIVE, SUCCEEDED
+from gladier.engine.redaction import redact
 from gladier.exc import ActionProviderError, ActionProviderUnavailable, ConfigException
 
 if t.TYPE_CHECKING:
@@ -39,7 +40,6 @@ TOKENS_ENV = "GLADIER_LOCAL_TOKENS"
 DEFAULT_TIMEOUT = (10.0, 60.0)
 
 _STATUSES = frozenset({ACTIVE, INACTIVE, SUCCEEDED, FAILED})
-_BODY_SHOWN = 500
 
 
 def tokens_from_env(environ: t.Mapping[str, str] | None = None) -> dict[str, str]:
@@ -74,11 +74,13 @@ def token_for(url: str, tokens: t.Mapping[str, str]) -> str | None:
 
 
 def _error_text(body: t.Any) -> str:
+    """What an error body says, whole: the run driver redacts private values from it
+    before it shortens it (a cut first could leave the start of a secret)."""
     if isinstance(body, dict):
         for key in ("description", "message", "detail", "error"):
             if body.get(key):
-                return str(body[key])[:_BODY_SHOWN]
-    return str(body)[:_BODY_SHOWN]
+                return str(body[key])
+    return str(body)
 
 
 class HttpActionProvider:
@@ -180,13 +182,20 @@ class HttpActionProvider:
         return self.timeout if isinstance(self.timeout, (int, float)) else self.timeout[which]
 
     def _status_from(self, response: requests.Response, operation: str) -> dict:
-        """The ActionStatus in a response, or the error that explains why there is none."""
+        """The ActionStatus in a response, or the error that explains why there is none.
+
+        The bearer token this client sent is redacted from whatever the provider returns
+        (one that echoes its request headers would put it in the run's documents)."""
         try:
             body: t.Any = response.json()
         except ValueError:
             body = None
+        text = response.text
+        if self._token:
+            body = redact(body, [self._token])
+            text = redact(text, [self._token])
         if not response.ok:
-            shown = body if body is not None else response.text[:_BODY_SHOWN]
+            shown = body if body is not None else text
             error = (
                 ActionProviderUnavailable if response.status_code >= 500 else ActionProviderError
             )
@@ -198,7 +207,7 @@ class HttpActionProvider:
             )
         problem = None
         if body is None:
-            problem = f"a body that is not JSON: {response.text[:80]!r}"
+            problem = f"a body that is not JSON: {text!r}"
         elif not isinstance(body, dict):
             problem = f"JSON that is not an object ({type(body).__name__})"
         elif not isinstance(body.get("action_id"), str) or not body["action_id"]:
@@ -211,7 +220,7 @@ class HttpActionProvider:
             raise ActionProviderError(
                 f"Action provider {self.url} answered {operation} with {problem}",
                 http_status=response.status_code,
-                body=body if body is not None else response.text[:_BODY_SHOWN],
+                body=body if body is not None else text,
             )
         if body.get("details") is None:
             body["details"] = {}
