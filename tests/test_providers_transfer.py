@@ -226,7 +226,10 @@ def test_directory_onto_a_file_fails(registry, roots):
     assert final["details"]["fatal_error"]["code"] == "NOT_A_DIRECTORY"
 
 
-def test_legacy_transfer_shape_and_unmapped_absolute_paths(registry, tmp_path):
+def test_legacy_transfer_shape_and_whole_filesystem_absolute_paths(tmp_path):
+    """``"*": "/"``, asked for explicitly: every other id is the whole filesystem."""
+    registry = ProviderRegistry(collections={"*": "/"})
+    (tmp_path / "outside.txt").write_text("secret")
     target = tmp_path / "legacy" / "out.txt"
     body = {
         "source_endpoint_id": "any-unmapped-collection",
@@ -240,6 +243,7 @@ def test_legacy_transfer_shape_and_unmapped_absolute_paths(registry, tmp_path):
         ],
     }
     final = call(registry, "https://actions.globus.org/transfer/transfer", body)
+    registry.close()
     assert final["status"] == "SUCCEEDED"
     assert target.read_text() == "secret"
 
@@ -370,8 +374,11 @@ def test_collection_info_answers_locally(registry, roots):
     assert mapped["DATA_TYPE"] == "endpoint" and mapped["id"] == DST
     assert mapped["entity_type"] == "GCSv5_guest_collection"
     assert mapped["local_root"] == os.path.realpath(roots[1])
-    unmapped = call(registry, "collection_info", {"endpoint_id": "elsewhere"}, "2")["details"]
+    whole = ProviderRegistry(collections={"*": "/"})
+    unmapped = call(whole, "collection_info", {"endpoint_id": "elsewhere"}, "2")["details"]
+    whole.close()
     assert unmapped["entity_type"] == "GCSv5_mapped_collection"
+    assert (unmapped["id"], unmapped["local_root"]) == ("elsewhere", "/")
 
 
 def test_manage_permission_creates_and_deletes_rules(registry):
@@ -434,10 +441,11 @@ def test_ls_refuses_filters_it_cannot_apply(registry):
     assert "size:>10" in str(caught.value)
 
 
-def test_home_paths_on_unmapped_collections_resolve_in_the_home_directory(tmp_path, monkeypatch):
+def test_home_paths_on_the_whole_filesystem_resolve_in_the_home_directory(tmp_path,
+                                                                          monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / "notes.txt").write_text("home")
-    collections = LocalCollections()
+    collections = LocalCollections({"*": "/"})
     assert collections.resolve("any", "/~/notes.txt") == str(tmp_path / "notes.txt")
     assert collections.resolve("any", "notes.txt") == str(tmp_path / "notes.txt")
     assert collections.resolve("any", "/etc/../tmp") == "/tmp"
@@ -515,22 +523,21 @@ def test_run_error_of_a_refused_transfer_quotes_the_refusal_in_full(mapped_engin
 
 
 def _corrupting_copies(monkeypatch, times):
-    """shutil.copyfile that flips the first byte of its first ``times`` copies: a fault on
-    the wire, as verify_checksum is there to catch."""
-    real = shutil.copyfile
+    """shutil.copyfileobj that flips the first byte of its first ``times`` copies: a fault
+    on the wire, as verify_checksum is there to catch."""
+    real = shutil.copyfileobj
     left = {"n": times}
 
-    def copyfile(source, destination, **kwargs):
-        result = real(source, destination, **kwargs)
+    def copyfileobj(reader, writer, *args, **kwargs):
+        result = real(reader, writer, *args, **kwargs)
         if left["n"] > 0:
             left["n"] -= 1
-            with open(destination, "r+b") as handle:
-                first = handle.read(1)
-                handle.seek(0)
-                handle.write(bytes([first[0] ^ 0xFF]))
+            writer.flush()
+            first = os.pread(writer.fileno(), 1, 0)
+            os.pwrite(writer.fileno(), bytes([first[0] ^ 0xFF]), 0)
         return result
 
-    monkeypatch.setattr(shutil, "copyfile", copyfile)
+    monkeypatch.setattr(shutil, "copyfileobj", copyfileobj)
 
 
 def test_verify_checksum_copies_a_mismatched_file_again(registry, roots, monkeypatch):
@@ -563,3 +570,115 @@ def test_without_verify_checksum_nothing_is_checksummed(registry, roots, monkeyp
     final = call(registry, "transfer", transfer_body(("/a.txt", "/b.txt")))
     assert final["status"] == "SUCCEEDED"
     assert final["details"]["bytes_checksummed"] == 0
+
+
+# Confinement by default -----------------------------------------------------------------
+
+UNMAPPED = "0c8f6c2e-3d2b-4f4e-9a51-1e6f0f1f2a3b"
+
+
+@pytest.mark.parametrize("route, body", [
+    ("transfer", transfer_body(("/etc/passwd", "/copied"), source=UNMAPPED)),
+    ("transfer", transfer_body(("/a.txt", "/tmp/copied"), destination=UNMAPPED)),
+    ("delete", {"endpoint": UNMAPPED, "DATA": [{"path": "/tmp/x"}]}),
+    ("ls", {"endpoint_id": UNMAPPED, "path": "/"}),
+    ("stat", {"endpoint_id": UNMAPPED, "path": "/etc/passwd"}),
+    ("mkdir", {"endpoint_id": UNMAPPED, "path": "/tmp/made-by-a-flow"}),
+    ("collection_info", {"endpoint_id": UNMAPPED}),
+])
+def test_an_unmapped_collection_is_refused_before_anything_is_read_or_written(
+        registry, roots, route, body):
+    provider = registry.provider_for(T + route)
+    with pytest.raises(ActionProviderError) as refused:
+        provider.run({"request_id": "r", "body": body})
+    message = str(refused.value)
+    assert f"Collection {UNMAPPED} is not mapped" in message
+    assert "GLADIER_LOCAL_COLLECTIONS" in message and '"*": "/"' in message
+    assert refused.value.body["code"] == "CollectionNotMapped"
+    assert sorted(os.listdir(roots[1])) == [] and not os.path.exists("/tmp/made-by-a-flow")
+
+
+@pytest.mark.parametrize("spelling", [SRC.upper(), f" {SRC}\t", "{%s}" % SRC, SRC.replace("-", "")])
+def test_another_spelling_of_a_mapped_id_is_the_same_confined_collection(
+        registry, roots, tmp_path, spelling):
+    """The red-team pass read a file outside the roots with the mapped id upper-cased."""
+    body = transfer_body(("/a.txt", "/in.txt"), ("/../outside.txt", "/out.txt"), source=spelling)
+    final = call(registry, "transfer", body)
+    assert final["status"] == "FAILED"
+    assert final["details"]["fatal_error"]["code"] == "PERMISSION_DENIED"
+    assert not (roots[1] / "out.txt").exists() and not (roots[1] / "in.txt").exists()
+    good = call(registry, "transfer", transfer_body(("/a.txt", "/in.txt"), source=spelling), "2")
+    assert good["status"] == "SUCCEEDED" and (roots[1] / "in.txt").read_text() == "hello"
+
+
+def test_a_star_mapping_confines_every_other_collection_to_its_directory(tmp_path, roots):
+    registry = ProviderRegistry(collections={SRC: str(roots[0]), "*": str(roots[1])})
+    final = call(registry, "transfer", transfer_body(("/a.txt", "/x/a.txt"), destination=UNMAPPED))
+    escaped = call(registry, "transfer",
+                   transfer_body(("/a.txt", "/../escaped.txt"), destination=UNMAPPED), "2")
+    registry.close()
+    assert final["status"] == "SUCCEEDED" and (roots[1] / "x" / "a.txt").read_text() == "hello"
+    assert escaped["status"] == "FAILED" and not (tmp_path / "escaped.txt").exists()
+
+
+class SwappingOpen:
+    """``os.open`` that, when the task opens the source file named ``trigger``, first
+    swaps directory ``swap`` for a symbolic link to ``target``: the race of a person who
+    replaces a directory while a task copies it."""
+
+    def __init__(self, monkeypatch, *, trigger: str, swap, target):
+        self.real_open = os.open
+        self.trigger, self.swap, self.target = trigger, swap, target
+        self.swapped = False
+        monkeypatch.setattr(os, "open", self)
+
+    def __call__(self, path, flags, mode=0o777, *, dir_fd=None):
+        if not self.swapped and str(path).endswith(self.trigger):
+            self.swapped = True
+            os.rename(self.swap, str(self.swap) + ".moved")
+            os.symlink(self.target, self.swap)
+        return self.real_open(path, flags, mode, dir_fd=dir_fd)
+
+
+def test_a_source_swapped_for_a_link_mid_task_does_not_lead_the_copy_out(
+        registry, roots, tmp_path, monkeypatch):
+    """Sources were confined once, at the start of a task: a link swapped in after the
+    first file was copied was followed outside the root. Now each file is checked where
+    it is opened."""
+    src, dst = roots
+    (tmp_path / "elsewhere.txt").write_text("not yours")
+    SwappingOpen(monkeypatch, trigger="a.txt", swap=src / "data" / "one.txt",
+                 target=tmp_path / "elsewhere.txt")
+    final = call(registry, "transfer",
+                 transfer_body(("/a.txt", "/a.txt"), ("/data/one.txt", "/one.txt")))
+    assert "not yours" not in [p.read_text() for p in dst.rglob("*.txt")]
+    assert final["status"] == "FAILED", final["details"]
+    assert final["details"]["fatal_error"]["code"] == "PERMISSION_DENIED"
+    assert "follows a symbolic link out of its root" in \
+        final["details"]["fatal_error"]["description"]
+
+
+def test_a_directory_swapped_for_a_link_mid_task_is_not_copied(registry, roots, tmp_path,
+                                                                monkeypatch):
+    src, dst = roots
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "two.txt").write_text("not yours")
+    SwappingOpen(monkeypatch, trigger="one.txt", swap=src / "data" / "nested",
+                 target=tmp_path / "elsewhere")
+    final = call(registry, "transfer", transfer_body(("/data/", "/copy/")))
+    assert "not yours" not in [p.read_text() for p in dst.rglob("*.txt")]
+    assert final["status"] == "SUCCEEDED"
+
+
+def test_a_destination_swapped_for_a_link_mid_task_is_not_written_through(
+        registry, roots, tmp_path, monkeypatch):
+    src, dst = roots
+    (dst / "copy" / "nested").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    SwappingOpen(monkeypatch, trigger="two.txt", swap=dst / "copy" / "nested",
+                 target=elsewhere)
+    final = call(registry, "transfer", transfer_body(("/data/", "/copy/")))
+    assert os.listdir(elsewhere) == []
+    assert final["status"] == "FAILED", final["details"]
+    assert final["details"]["fatal_error"]["code"] == "PERMISSION_DENIED"

@@ -32,7 +32,7 @@ import logging
 import os
 import shutil
 import stat as stat_module
-import tempfile
+import sys
 import threading
 import time
 import typing as t
@@ -40,7 +40,8 @@ import uuid
 
 from gladier.engine.providers.actions import ActionTable, ResultStore, bad_request, check_request
 from gladier.engine.providers.base import FAILED, SUCCEEDED, TERMINAL
-from gladier.engine.providers.collection_roots import LocalCollections, PathRefused
+from gladier.engine.providers.collection_roots import (CollectionNotMapped, LocalCollections,
+                                                       PathRefused, opened_path)
 from gladier.engine.timing import now_iso
 
 try:  # POSIX only: elsewhere ls and stat show numeric owners
@@ -173,11 +174,30 @@ def _files_differ(source: str, destination: str, sync_level: t.Any) -> bool:
 
 
 def _checksum(path: str) -> str:
-    digest = hashlib.md5(usedforsecurity=False)  # a content checksum; FIPS hosts allow it
     with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return _checksum_of(stream.fileno())
+
+
+def _checksum_of(fd: int) -> str:
+    """The md5 of an open file, read from its start (its position is left alone)."""
+    digest = hashlib.md5(usedforsecurity=False)  # a content checksum; FIPS hosts allow it
+    offset = 0
+    while True:
+        block = os.pread(fd, 1 << 20, offset)
+        if not block:
+            return digest.hexdigest()
+        digest.update(block)
+        offset += len(block)
+
+
+def _copy_open_file(source_fd: int, out_fd: int) -> None:
+    """Copy the whole of one open file over another (from their starts)."""
+    os.lseek(source_fd, 0, os.SEEK_SET)
+    os.lseek(out_fd, 0, os.SEEK_SET)
+    os.ftruncate(out_fd, 0)
+    with open(source_fd, "rb", closefd=False) as reader, \
+            open(out_fd, "wb", closefd=False) as writer:
+        shutil.copyfileobj(reader, writer, 1 << 20)
 
 
 def _clause_test(clause: str) -> t.Callable[[dict], bool]:
@@ -338,9 +358,10 @@ class TransferActionProvider:
             return found
         _, body = check_request(request)
         if self.route in ("transfer", "delete"):
-            return self._start_job(
-                request, _parse_transfer(body) if self.route == "transfer" else _parse_delete(body)
-            )
+            job = _parse_transfer(body) if self.route == "transfer" else _parse_delete(body)
+            self._check_mapped(job.source, job.destination)
+            return self._start_job(request, job)
+        self._check_mapped(self._endpoint(body))
         try:
             status, details = getattr(self, f"_{self.route}")(body)
         except _RouteFailed as failed:
@@ -350,6 +371,17 @@ class TransferActionProvider:
 
     def status(self, action_id: str) -> dict:
         return self._actions.get(action_id)
+
+    def _check_mapped(self, *collection_ids: str | None) -> None:
+        """Refuse the request (nothing read or written yet) if it names a collection the
+        engine was not given."""
+        for collection_id in collection_ids:
+            if collection_id is None:
+                continue
+            try:
+                self.collections.get(collection_id)
+            except CollectionNotMapped as exc:
+                raise bad_request(str(exc), code="CollectionNotMapped", status=404) from None
 
     def cancel(self, action_id: str) -> dict:
         document = self._actions.get(action_id)
@@ -556,7 +588,7 @@ class TransferActionProvider:
             target = os.path.normpath(os.path.join(destination, relative))
             self._confined(job.destination, target)
             try:
-                os.makedirs(target, exist_ok=True)
+                self._make_directories(job.destination, target)
             except OSError as exc:
                 raise _os_failure(exc, f"Cannot create directory '{target}'") from None
             task["directories"] += 1
@@ -574,6 +606,9 @@ class TransferActionProvider:
                 self._progress(action_id, job, task)
 
     def _copy_file(self, job: _Job, task: dict, source: str, destination: str) -> None:
+        """Copy one file. Both ends are opened through descriptors checked to lie inside
+        their collections (the source file itself, the destination's directory, in which
+        the copy is made and renamed), so a link swapped in mid-task cannot lead out."""
         assert job.destination is not None
         self._confined(job.destination, destination)
         if os.path.isdir(destination):
@@ -587,49 +622,80 @@ class TransferActionProvider:
             if os.path.exists(destination) and os.path.samefile(source, destination):
                 task["files_skipped"] += 1
                 return
-            os.makedirs(os.path.dirname(destination) or ".", exist_ok=True)
-            # a new file of our own, never a link someone left under a predictable name
-            fd, partial = tempfile.mkstemp(
-                prefix=os.path.basename(destination) + ".",
-                suffix=_COPY_SUFFIX,
-                dir=os.path.dirname(destination) or ".",
-            )
-            os.close(fd)
+            directory, name = os.path.split(destination)
+            self._make_directories(job.destination, directory or os.curdir)
+            source_fd = self._open(job.source, source, os.O_RDONLY)
             try:
-                shutil.copyfile(source, partial)
-                if task["verify_checksum"]:
-                    self._verify_copy(task, source, partial, destination)
-                shutil.copymode(source, partial)
-                if task["preserve_timestamp"]:
-                    shutil.copystat(source, partial)
-                os.replace(partial, destination)
+                directory_fd = self._open(job.destination, directory or os.curdir,
+                                          os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    size = self._write_copy(task, source_fd, directory_fd, name, destination)
+                finally:
+                    os.close(directory_fd)
             finally:
-                if os.path.exists(partial):
-                    os.unlink(partial)
+                os.close(source_fd)
         except OSError as exc:
             raise _os_failure(exc, f"Cannot copy '{source}' to '{destination}'") from None
-        size = os.path.getsize(destination)
         task["files_transferred"] += 1
         task["bytes_transferred"] += size
 
-    def _verify_copy(self, task: dict, source: str, partial: str, destination: str) -> None:
-        """Compare the copy's checksum with the source's, as Globus Transfer does with
-        ``verify_checksum``: a mismatch is copied once more, then fails the task
+    def _write_copy(self, task: dict, source_fd: int, directory_fd: int, name: str,
+                    destination: str) -> int:
+        """Copy the open source into a new file of ours in the open directory (never a link
+        someone left under a predictable name), then rename it to ``name``; its size.
+
+        With ``verify_checksum``, the md5 of the copy is compared with the source's, as
+        Globus Transfer does: a mismatch is copied once more, then fails the task
         (VERIFY_CHECKSUM), and a copy that does not match never replaces the destination."""
-        for attempt in range(2):
-            if attempt:
-                shutil.copyfile(source, partial)
-            expected, written = _checksum(source), _checksum(partial)
-            task["bytes_checksummed"] += os.path.getsize(partial)
-            if expected == written:
-                return
-            log.warning("checksum mismatch copying %s to %s (md5 %s, copy %s)",
-                        source, destination, expected, written)
-        raise TransferFailed(
-            "VERIFY_CHECKSUM",
-            f"Checksum verification failed for '{destination}': md5 of the source is "
-            f"{expected}, of the copy {written}",
-        )
+        info = os.fstat(source_fd)
+        if not stat_module.S_ISREG(info.st_mode):
+            raise TransferFailed("NOT_A_FILE", f"'{name}': the source is not a regular file")
+        partial = f"{name}.{uuid.uuid4().hex[:12]}{_COPY_SUFFIX}"
+        out = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
+                      dir_fd=directory_fd)
+        try:
+            try:
+                for attempt in range(2 if task["verify_checksum"] else 1):
+                    _copy_open_file(source_fd, out)
+                    if not task["verify_checksum"]:
+                        break
+                    expected, written = _checksum_of(source_fd), _checksum_of(out)
+                    task["bytes_checksummed"] += os.fstat(out).st_size
+                    if expected == written:
+                        break
+                    log.warning("checksum mismatch copying to %s (md5 %s, copy %s)",
+                                destination, expected, written)
+                else:
+                    raise TransferFailed(
+                        "VERIFY_CHECKSUM",
+                        f"Checksum verification failed for '{destination}': md5 of the "
+                        f"source is {expected}, of the copy {written}")
+                os.fchmod(out, stat_module.S_IMODE(info.st_mode))
+                if task["preserve_timestamp"]:
+                    os.utime(out, ns=(info.st_atime_ns, info.st_mtime_ns))
+                size = os.fstat(out).st_size
+            finally:
+                os.close(out)
+            os.replace(partial, name, src_dir_fd=directory_fd, dst_dir_fd=directory_fd)
+        except BaseException:
+            try:
+                os.unlink(partial, dir_fd=directory_fd)
+            except OSError:
+                pass
+            raise
+        return size
+
+    def _open(self, collection_id: str, local_path: str, flags: int) -> int:
+        try:
+            return self.collections.open(collection_id, local_path, flags)
+        except PathRefused as exc:
+            raise TransferFailed("PERMISSION_DENIED", str(exc)) from None
+
+    def _make_directories(self, collection_id: str, local_path: str) -> None:
+        try:
+            self.collections.make_directories(collection_id, local_path)
+        except PathRefused as exc:
+            raise TransferFailed("PERMISSION_DENIED", str(exc)) from None
 
     def _delete(self, action_id: str, job: _Job, task: dict) -> None:
         recursive = bool(job.body.get("recursive", False))
@@ -659,13 +725,29 @@ class TransferActionProvider:
                         task["directories"] += len(directories)
                         task["files"] += len(files)
                     task["directories"] += 1
-                    shutil.rmtree(path)
+                    self._remove(job.source, path, tree=True)
                 else:
                     task["files"] += 1
-                    os.unlink(path)
+                    self._remove(job.source, path, tree=False)
             except OSError as exc:
                 raise _os_failure(exc, f"Cannot delete '{shown}'") from None
         self._progress(action_id, job, task)
+
+    def _remove(self, collection_id: str, local_path: str, *, tree: bool) -> None:
+        """Remove a file (or a link itself) or a whole tree, by name in its directory's
+        checked descriptor: a parent swapped for a link cannot lead the removal out."""
+        directory, name = os.path.split(local_path.rstrip(os.sep))
+        fd = self._open(collection_id, directory or os.curdir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if not tree:
+                os.unlink(name, dir_fd=fd)
+            elif sys.version_info >= (3, 11):
+                shutil.rmtree(name, dir_fd=fd)  # never follows links inside the tree
+            else:
+                shutil.rmtree(os.path.join(self.collections.confine(
+                    collection_id, opened_path(fd) or directory), name))
+        finally:
+            os.close(fd)
 
     # -- synchronous routes: (status, details) ----------------------------------------------
 
@@ -713,7 +795,15 @@ class TransferActionProvider:
                 f"'{path}' is not a directory",
                 resource,
             )
-        names = sorted(os.listdir(local))
+        try:
+            fd = self.collections.open_directory(endpoint, local)
+        except PathRefused as exc:
+            raise _RouteFailed(
+                _error_details("EndpointPermissionDenied", str(exc), resource)) from None
+        try:
+            names = sorted(os.listdir(fd))  # what was checked is what is listed
+        finally:
+            os.close(fd)
         if body.get("show_hidden") is False:
             names = [name for name in names if not name.startswith(".")]
         keep = ls_filter(body["filter"]) if body.get("filter") else None
@@ -759,8 +849,22 @@ class TransferActionProvider:
         endpoint, path = self._endpoint_and_path(body)
         resource = self._resource(endpoint, "mkdir")
         local = self._resolve(endpoint, path, resource)
+        parent, name = os.path.split(local.rstrip(os.sep))
         try:
-            os.mkdir(local)
+            fd = self.collections.open_directory(endpoint, parent or os.curdir)
+        except PathRefused as exc:
+            raise _RouteFailed(
+                _error_details("EndpointPermissionDenied", str(exc), resource)) from None
+        except FileNotFoundError:
+            return FAILED, _error_details(
+                "ClientError.NotFound", f"The parent directory of '{path}' does not exist", resource
+            )
+        except OSError as exc:
+            return FAILED, _error_details(
+                "ExternalError.MkdirFailed", f"Cannot create '{path}': {exc.strerror}", resource
+            )
+        try:
+            os.mkdir(name, dir_fd=fd)
         except FileExistsError:
             return FAILED, _error_details(
                 "ExternalError.MkdirFailed.Exists", f"Path already exists: '{path}'", resource
@@ -773,6 +877,8 @@ class TransferActionProvider:
             return FAILED, _error_details(
                 "ExternalError.MkdirFailed", f"Cannot create '{path}': {exc.strerror}", resource
             )
+        finally:
+            os.close(fd)
         return SUCCEEDED, {
             "DATA_TYPE": "mkdir_result",
             "code": "DirectoryCreated",
