@@ -11,6 +11,7 @@ import logging
 import sqlite3
 import threading
 import time
+import typing as t
 
 import pytest
 
@@ -209,3 +210,68 @@ def test_run_input_a_mapping_of_which_cannot_be_read_is_refused_as_not_json(engi
     flow = engine.create_flow(one_state_flow({"Type": "Pass"}))
     with pytest.raises(FlowInputError, match="Run input is not JSON data: 'unreadable'"):
         engine.run_flow(flow["id"], {"input": Unreadable(a=1)})
+
+
+def _nested(levels: int, leaf: t.Any = "x") -> t.Any:
+    value = leaf
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("what, definition, run_input", [
+    ("input nested 500 levels", None, {"d": _nested(500)}),
+    ("input nested 100,000 levels", None, {"d": _nested(100_000)}),
+    ("a 5,000-digit integer", None, {"n": 10 ** 5000}),
+    ("Parameters nested 5,000 levels",
+     {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True,
+                                       "Parameters": _nested(5000)}}}, {}),
+])
+def test_deep_or_huge_json_is_refused_naming_the_limit_never_a_recursion_error(
+        tmp_path, what, definition, run_input):
+    from gladier.engine import LocalEngine
+    from gladier.engine.jsondata import MAX_DEPTH, MAX_INTEGER_DIGITS
+    from gladier.exc import FlowInputError, FlowValidationError
+
+    definition = definition or {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    with LocalEngine(str(tmp_path / "engine.db")) as engine:
+        with pytest.raises((FlowInputError, FlowValidationError)) as refused:
+            engine.run_flow(engine.create_flow(definition)["id"], run_input)
+    message = str(refused.value)
+    assert f"deeper than {MAX_DEPTH} levels (the limit)" in message or \
+        f"more than {MAX_INTEGER_DIGITS} digits (the limit)" in message, message
+    assert "$." in message  # where
+
+
+def test_an_action_result_nested_too_deeply_fails_the_run_naming_the_limit(tmp_path):
+    from gladier.engine import LocalEngine
+
+    url = "https://local.example.org/deep"
+    definition = {"StartAt": "Get", "States": {"Get": {
+        "Type": "Action", "ActionUrl": url, "Parameters": {}, "ResultPath": "$.r",
+        "End": True}}}
+    with LocalEngine(str(tmp_path / "engine.db")) as engine:
+        engine.register_action_provider(url, lambda body: _nested(5000))
+        run = engine.run_flow(engine.create_flow(definition)["id"], {})
+        final = engine.wait(run["run_id"], timeout=30)
+    assert final["status"] == "FAILED"
+    cause = final["details"]["details"]["cause"]
+    assert "deeper than 100 levels (the limit)" in cause and "RecursionError" not in cause
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000,
+                                  '{"n": ' + "9" * 5000 + "}"])
+def test_the_cli_refuses_deep_or_huge_input_naming_the_limit(tmp_path, text):
+    from click.testing import CliRunner
+
+    from gladier.cli import cli
+
+    flow = tmp_path / "flow.json"
+    flow.write_text(json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass",
+                                                                 "End": True}}}))
+    (tmp_path / "input.json").write_text(text)
+    for given in (str(tmp_path / "input.json"), text):
+        result = CliRunner().invoke(cli, ["run", str(flow), "--input", given,
+                                          "--db", str(tmp_path / "engine.db")])
+        assert result.exit_code == 1
+        assert "(the limit)" in result.output and "bug in gladier" not in result.output

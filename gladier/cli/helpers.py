@@ -19,6 +19,8 @@ STDIO = "-"
 
 def read_json(path: str, what: str) -> t.Any:
     """JSON from a file, or from standard input when ``path`` is ``-`` (once a command)."""
+    from gladier.engine.jsondata import load_json
+
     shown = "standard input" if path == STDIO else f"file {path}"
     try:
         if path == STDIO:
@@ -27,9 +29,9 @@ def read_json(path: str, what: str) -> t.Any:
                 raise ConfigException(f"{what} cannot also come from standard input ('-'): "
                                       f"{meta['gladier.stdin_read']} was read from it")
             meta["gladier.stdin_read"] = what
-            return json.load(getattr(sys.stdin, "buffer", sys.stdin))
+            return load_json(getattr(sys.stdin, "buffer", sys.stdin).read(), f"The {what}")
         with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+            return load_json(handle.read(), f"The {what} {shown}")
     except OSError as error:
         raise ConfigException(f"cannot read {what} {shown}: {error.strerror}") from error
     except UnicodeDecodeError as error:
@@ -65,8 +67,10 @@ def load_input(value: str | None) -> dict:
     if value is None:
         return {}
     if value.lstrip().startswith(("{", "[")) and not os.path.exists(value):
+        from gladier.engine.jsondata import load_json
+
         try:
-            body = json.loads(value)
+            body = load_json(value, "--input")
         except json.JSONDecodeError as error:
             raise ConfigException(f"--input is not valid JSON: {error.msg} "
                                   f"(column {error.colno})") from error

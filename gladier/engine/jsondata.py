@@ -4,6 +4,11 @@ Run input, states' results, log entries, web inputs and flows are stored and sho
 JSON text. Python's ``json`` writes ``NaN`` and ``Infinity``, which the JSON standard (and
 most readers: browsers, ``jq``, the Flows service) refuses, so they are refused here like
 complex numbers and Python objects, with the JSON path of the first offending value.
+
+JSON that nests deeper than :data:`MAX_DEPTH` levels or holds an integer of more than
+:data:`MAX_INTEGER_DIGITS` digits is refused too, naming the limit: every part of the
+engine that walks a run state (parameters, private values, logs) then stays far from
+Python's recursion limit, and no number costs more than a moment to write.
 """
 
 from __future__ import annotations
@@ -16,10 +21,63 @@ from gladier.engine.paths import format_path
 from gladier.exc import NotJSONData
 
 
-def json_text(value: t.Any, what: str) -> str:
-    """``value`` as standard JSON text, or NotJSONData: ``<what> is not JSON data: <where>``."""
+#: Deepest nesting of objects and lists the engine takes (levels).
+MAX_DEPTH = 100
+#: Longest integer the engine takes (decimal digits; Python's own limit for writing one).
+MAX_INTEGER_DIGITS = 4300
+_MAX_INTEGER_BITS = int(MAX_INTEGER_DIGITS * math.log2(10))
+
+
+def check_bounds(value: t.Any, what: str) -> None:
+    """NotJSONData if ``value`` nests deeper than :data:`MAX_DEPTH` or holds an integer
+    longer than :data:`MAX_INTEGER_DIGITS` digits (walked without recursion)."""
+    stack: list[tuple[t.Any, tuple]] = [(value, ())]
+    while stack:
+        node, segments = stack.pop()
+        if isinstance(node, int) and not isinstance(node, bool):
+            if abs(node).bit_length() > _MAX_INTEGER_BITS:
+                raise NotJSONData(
+                    f"{what} is not JSON data the engine takes: {format_path(segments)} is "
+                    f"an integer of more than {MAX_INTEGER_DIGITS} digits (the limit)")
+            continue
+        if not isinstance(node, (dict, list, tuple)):
+            continue
+        if len(segments) >= MAX_DEPTH:
+            raise NotJSONData(
+                f"{what} is not JSON data the engine takes: it nests deeper than "
+                f"{MAX_DEPTH} levels (the limit) at {format_path(segments[:8])}... "
+                "(store deep documents in files and keep their paths in the run state)")
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        stack.extend((item, (*segments, str(key) if isinstance(node, dict) else key))
+                     for key, item in items)
+
+
+def load_json(text: str | bytes, what: str) -> t.Any:
+    """Parse JSON text, with NotJSONData (naming the limit) instead of a RecursionError
+    or Python's integer-length ValueError for text nested too deeply or holding a huge
+    integer; ``json.JSONDecodeError`` for text that is not JSON at all."""
     try:
+        value = json.loads(text)
+    except RecursionError:
+        raise NotJSONData(f"{what} is not JSON data the engine takes: it nests deeper "
+                          f"than {MAX_DEPTH} levels (the limit)") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # Python refuses to read an integer that long
+        raise NotJSONData(f"{what} is not JSON data the engine takes: it holds an integer "
+                          f"of more than {MAX_INTEGER_DIGITS} digits (the limit)") from None
+    check_bounds(value, what)
+    return value
+
+
+def json_text(value: t.Any, what: str) -> str:
+    """``value`` as standard JSON text, or NotJSONData: ``<what> is not JSON data: <where>``
+    (also for data beyond :func:`check_bounds`)."""
+    try:
+        check_bounds(value, what)
         return json.dumps(value, allow_nan=False)
+    except NotJSONData:
+        raise
     except Exception as err:  # TypeError, ValueError, RecursionError, or a mapping's own
         try:
             where = _not_json_at(value, ())

@@ -22,7 +22,7 @@ import uuid
 
 from gladier.documents import object_at
 from gladier.engine import interpreter, redaction, webinput
-from gladier.engine.jsondata import json_text
+from gladier.engine.jsondata import check_bounds, json_text
 from gladier.engine.providers.base import ACTIVE, FAILED, INACTIVE, SUCCEEDED, TERMINAL
 from gladier.engine.scheduler import Scheduler
 from gladier.engine.store import Store
@@ -611,8 +611,11 @@ class RunDriver:
             self._send(run)
 
     def _on_status(self, run: Run, status: dict) -> None:
+        """A status from the provider: checked to be JSON the engine takes (else the run
+        fails naming the limit), then followed."""
         action = run.action
         assert action is not None
+        check_bounds(status, f"The status of the action of state '{run.state_name}'")
         action.last_status = status
         state = status.get("status")
         if state in TERMINAL:

@@ -249,9 +249,11 @@ def respond(run_id: str, input_value: str | None, expire: bool, as_json: bool, d
     if expire:
         engine.expire_web_input(web_input_id)
     else:
+        from gladier.engine.jsondata import load_json
+
         assert input_value is not None  # exactly one of --input and --expire
         try:
-            value = json.loads(input_value)
+            value = load_json(input_value, "--input")
         except json.JSONDecodeError:
             value = input_value
         try:

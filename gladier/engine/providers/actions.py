@@ -18,6 +18,7 @@ import threading
 import typing as t
 import uuid
 
+from gladier.engine.jsondata import check_bounds
 from gladier.engine.providers.base import ACTIVE, TERMINAL
 from gladier.engine.timing import now_iso
 from gladier.exc import ActionProviderError
@@ -113,6 +114,7 @@ class ResultStore:
         return self._db
 
     def save(self, scope: str, request_id: str, fingerprint: str, document: dict) -> None:
+        check_bounds(document, "The action's status")  # NotJSONData naming the limit
         text = json.dumps(document, default=repr)
         with self._lock:
             self._connection().execute(

@@ -26,8 +26,10 @@ import typing as t
 import urllib.parse
 
 from gladier.engine.providers.base import ACTIVE, FAILED, INACTIVE, SUCCEEDED
+from gladier.engine.jsondata import load_json
 from gladier.engine.redaction import redact
-from gladier.exc import ActionProviderError, ActionProviderUnavailable, ConfigException
+from gladier.exc import (ActionProviderError, ActionProviderUnavailable, ConfigException,
+                         NotJSONData)
 
 if t.TYPE_CHECKING:
     import requests
@@ -187,9 +189,13 @@ class HttpActionProvider:
         The bearer token this client sent is redacted from whatever the provider returns
         (one that echoes its request headers would put it in the run's documents)."""
         try:
-            body: t.Any = response.json()
+            body: t.Any = load_json(response.content, "The answer")
         except ValueError:
             body = None
+        except NotJSONData as err:
+            raise ActionProviderError(f"Action provider {self.url} answered {operation} "
+                                      f"with JSON the engine does not take: {err}",
+                                      http_status=response.status_code) from None
         text = response.text
         if self._token:
             body = redact(body, [self._token])
