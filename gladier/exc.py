@@ -29,6 +29,12 @@ class ConfigException(GladierException):
     """A client, tool or config file is set up wrongly."""
 
 
+class UntrustedFile(ConfigException):
+    """A database, key, token or config file gladier must trust belongs to another user,
+    or the group or others may write it: whoever can could read the private values it
+    guards, or change what runs."""
+
+
 class DeveloperException(GladierException):
     """The library was used in a way it does not support (a programming error)."""
 

@@ -596,3 +596,68 @@ def test_the_cli_prints_no_secret_of_the_matrix(tmp_path, echo):
     assert "Bearer ***" in text  # the echo was shown, with the token redacted
     assert [s for s in MATRIX_SECRETS if s in text] == []
     assert [s for s in MATRIX_SECRETS if s.encode() in engine_bytes(tmp_path)] == []
+
+
+# Files the engine trusts are the user's ------------------------------------------------
+
+def _engine_files(tmp_path) -> dict:
+    db = tmp_path / "engine.db"
+    with LocalEngine(str(db)) as engine:  # makes the database, and the key when sealing
+        engine.run_flow(engine.create_flow({"StartAt": "Nap", "States": {
+            "Nap": {"Type": "Wait", "Seconds": 1000, "End": True}}})["id"], RUN_INPUT)
+    config = GladierConfig(tmp_path / "client.cfg")
+    config.set("my_client", "flow_id", "f")
+    open_token_storage(tmp_path / "client.tokens.db", namespace="DEFAULT").close()
+    return {"database": db, "key": tmp_path / "engine.db-key",
+            "config": tmp_path / "client.cfg", "tokens": tmp_path / "client.tokens.db"}
+
+
+def _open(kind: str, files: dict) -> None:
+    """What gladier does with each file: the engine opens its database (and reads its key
+    to unseal a run), a client reads its config and its token storage."""
+    if kind in ("database", "key"):
+        with LocalEngine(str(files["database"])) as engine:
+            engine.list_runs()
+            engine.resume()
+    elif kind == "config":
+        GladierConfig(files["config"]).get("my_client", "flow_id")
+    else:
+        open_token_storage(files["tokens"], namespace="DEFAULT").close()
+
+
+@pytest.mark.parametrize("kind", ["database", "key", "config", "tokens"])
+def test_a_file_others_may_write_is_refused_naming_it(tmp_path, kind):
+    from gladier.exc import UntrustedFile
+
+    files = _engine_files(tmp_path)
+    _open(kind, files)  # the user's own, 0600: taken
+    os.chmod(files[kind], 0o666)  # as someone else left it in a shared directory
+    with pytest.raises(UntrustedFile) as refused:
+        _open(kind, files)
+    assert str(files[kind]) in str(refused.value)
+    assert "may be written by its group or by others (mode 666)" in str(refused.value)
+    assert "chmod go-w" in refused.value.hint
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="only root can give a file to another user")
+@pytest.mark.parametrize("kind", ["database", "key", "config", "tokens"])
+def test_a_file_another_user_owns_is_refused_naming_it(tmp_path, kind):
+    from gladier.exc import UntrustedFile
+
+    files = _engine_files(tmp_path)
+    os.chown(files[kind], 4321, -1)
+    with pytest.raises(UntrustedFile) as refused:
+        _open(kind, files)
+    assert f"'{files[kind]}' belongs to another user (uid 4321)" in str(refused.value)
+
+
+def test_the_cli_refuses_a_database_others_may_write_with_a_hint(tmp_path):
+    db = tmp_path / "shared.db"
+    with LocalEngine(str(db)):
+        pass
+    os.chmod(db, 0o664)
+    result = CliRunner().invoke(cli, ["runs", "list", "--db", str(db)])
+    assert result.exit_code == 2  # like every setup error
+    assert f"Error: The engine database file '{db}' may be written by its group" in result.output
+    assert "Hint: if it is yours to keep: chmod go-w" in result.output

@@ -27,6 +27,7 @@ import typing as t
 
 from gladier.engine.jsondata import json_text
 from gladier.exc import EngineError, RunEnded, RunTakenOver, WebInputError
+from gladier.ownership import check_trusted
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS flows (
@@ -171,6 +172,7 @@ class _Sealer:
         except FileExistsError:
             for _ in range(500):  # another process is writing it
                 with open(self.key_path, "rb") as stream:
+                    check_trusted(self.key_path, "The engine key file", fd=stream.fileno())
                     key = stream.read().strip()
                 if key:
                     return key
@@ -203,6 +205,10 @@ class Store:
         try:
             if path != ":memory:" and not os.path.exists(path):
                 _create_private_file(path)
+            if path != ":memory:":
+                for companion in (path, f"{path}-wal", f"{path}-shm"):
+                    if os.path.exists(companion):
+                        check_trusted(companion, "The engine database file")
             # The busy timeout is set first: K processes opening a new database at once
             # take turns switching it to WAL and creating the tables.
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,

@@ -21,6 +21,7 @@ import typing as t
 from gladier.exc import ConfigException
 from gladier.flowgen.naming import snake_case
 from gladier.home import gladier_home
+from gladier.ownership import check_trusted
 from gladier.storage.files import write_private_text
 
 #: The public native-app client id Gladier 0.11 logs in with and names its files after.
@@ -68,6 +69,7 @@ class GladierConfig:
             return parser
         try:  # read_file, not read: read() skips a file it cannot open
             with open(self.path, encoding="utf-8") as fh:
+                check_trusted(self.path, "The gladier config file", fd=fh.fileno())
                 parser.read_file(fh)
         except (configparser.Error, OSError, UnicodeError) as error:
             raise ConfigException(

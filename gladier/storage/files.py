@@ -25,3 +25,4 @@ def write_private_text(path: pathlib.Path, text: str) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+

@@ -15,6 +15,7 @@ import typing as t
 
 from globus_sdk.token_storage import SQLiteTokenStorage, TokenStorage, TokenStorageData
 
+from gladier.ownership import check_trusted
 from gladier.storage.files import ensure_private_dir
 from gladier.storage.secrets_config import GladierSecretsConfig  # noqa: F401 (0.11's path)
 
@@ -38,6 +39,8 @@ def tokens_path_for(config_path: pathlib.Path) -> pathlib.Path:
 def open_token_storage(path: pathlib.Path, *, namespace: str) -> SQLiteTokenStorage:
     """Open (creating owner-only if needed) the SQLite token storage at ``path``."""
     ensure_private_dir(path.parent)
+    if path.exists():
+        check_trusted(path, "The gladier token storage file")
     return SQLiteTokenStorage(path, namespace=namespace)
 
 
