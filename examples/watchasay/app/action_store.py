@@ -12,6 +12,7 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import os
 import sqlite3
 import time
 import typing as t
@@ -37,6 +38,19 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_by_action ON requests (action_id);
 """
+
+
+def _create_owner_only(path: str) -> None:
+    """Create the store file 0600 before SQLite opens it (its -wal and -shm files take
+    the same mode): the actions hold what callers sent."""
+    if path == ":memory:" or os.path.exists(path):
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass  # another process made it first
+    except OSError:
+        pass  # SQLite says why it cannot open it, as for any file
 
 
 def _json_default(value: t.Any) -> t.Any:
@@ -86,6 +100,7 @@ class ActionStore:
     def __init__(self, path: str, *, clock: t.Callable[[], float] = time.time) -> None:
         self.path = path
         self.clock = clock
+        _create_owner_only(path)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
         self._add_expiry_column()

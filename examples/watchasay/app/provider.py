@@ -4,16 +4,27 @@ The toolkit's Flask blueprint declares the Action Provider routes under /skeleto
 authenticates, validates requests against schema.json and hands valid ones to the
 callbacks of WatchasayProvider, which keeps every action in an ActionStore until it is
 released, or until its release_after has passed since it finished.
+
+Every bad request is a 4xx: a body over MAX_REQUEST_BYTES (413), a release_after that is
+negative or over MAX_RELEASE_AFTER, a monitor_by or manage_by entry that is not a
+principal URN (422). A refused body is never logged, only its size. One rule says who
+may see an action: its creator, its monitor_by and its manage_by principals; to anyone
+else status, cancel and release answer 404 alike. Of those who see it, only the creator
+and manage_by may cancel or release it (others get 403).
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import logging
 import pathlib
+import re
 import time
 import typing as t
 
+import flask
+import isodate
 from flask import Flask
 from globus_action_provider_tools import (
     ActionProviderDescription,
@@ -22,13 +33,15 @@ from globus_action_provider_tools import (
     ActionStatusValue,
     AuthState,
 )
-from globus_action_provider_tools.authorization import (
-    authorize_action_access_or_404,
-    authorize_action_management_or_404,
+from globus_action_provider_tools.flask.exceptions import (
+    ActionConflict,
+    ActionNotFound,
+    ActionProviderToolsException,
+    RequestValidationError,
 )
-from globus_action_provider_tools.errors import AuthenticationError
-from globus_action_provider_tools.flask.exceptions import ActionConflict, ActionNotFound
 from globus_action_provider_tools.flask.helpers import assign_json_provider
+from globus_action_provider_tools.utils import principal_urn_regex
+from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 
 from action_store import ActionStore, request_fingerprint
 from config import Settings
@@ -36,12 +49,90 @@ from local_auth import DEV_IDENTITY_ID, LocalAuthBlueprint
 
 SCHEMA_PATH = pathlib.Path(__file__).with_name("schema.json")
 DEFAULT_RELEASE_AFTER = datetime.timedelta(days=30)
+#: Longest release_after a request may ask for (a longer one is a 422).
+MAX_RELEASE_AFTER = datetime.timedelta(days=366)
+#: Largest request body taken (a larger one is a 413, never read or stored).
+MAX_REQUEST_BYTES = 64 * 1024
+_PRINCIPAL = re.compile(principal_urn_regex)
 
 StatusReply = t.Tuple[ActionStatus, int]
 
 
 def load_schema() -> dict:
     return json.loads(SCHEMA_PATH.read_text())
+
+
+class ActionForbidden(ActionProviderToolsException, Forbidden):
+    """The caller may see the action but not cancel or release it."""
+
+
+def _release_after(value: t.Any) -> t.Optional[datetime.timedelta]:
+    """A release_after as the toolkit reads it (an ISO 8601 duration, or seconds), or
+    None when it cannot be one (the toolkit then refuses it, or fails on it)."""
+    try:
+        if isinstance(value, str):
+            duration = isodate.parse_duration(value)
+            return duration if isinstance(duration, datetime.timedelta) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.timedelta(seconds=value)
+    except (ValueError, OverflowError, isodate.ISO8601Error):
+        return None
+    return None
+
+
+def check_request_document(document: t.Any) -> None:
+    """RequestValidationError (422) for what the toolkit's request model lets through but
+    no ActionStatus can hold, or what makes the toolkit fail (a 500): a release_after
+    that is negative or too long to add to a date; a monitor_by or manage_by entry that
+    is not an identity or group URN (the toolkit's own message for it fails)."""
+    if not isinstance(document, dict):
+        return  # the toolkit refuses it
+    if document.get("release_after") is not None:
+        release_after = _release_after(document["release_after"])
+        if release_after is None or not (
+            datetime.timedelta(0) <= release_after <= MAX_RELEASE_AFTER
+        ):
+            raise RequestValidationError(
+                f"Field 'release_after': must be an ISO 8601 duration from P0D to "
+                f"P{MAX_RELEASE_AFTER.days}D"
+            )
+    for field in ("monitor_by", "manage_by"):
+        principals = document.get(field)
+        if principals is None:
+            continue
+        if not isinstance(principals, list):
+            raise RequestValidationError(f"Field '{field}': must be a list of principal URNs")
+        for principal in principals:
+            if not isinstance(principal, str) or not _PRINCIPAL.match(principal):
+                raise RequestValidationError(
+                    f"Field '{field}': {str(principal)[:100]!r} is not a principal URN "
+                    "(urn:globus:auth:identity:<id> or urn:globus:groups:id:<id>)"
+                )
+
+
+class WatchasayBlueprint(LocalAuthBlueprint):
+    """The blueprint, with a run request checked first (see check_request_document)."""
+
+    def _action_run(self) -> t.Any:
+        check_request_document(flask.request.get_json(force=True, silent=True))
+        return super()._action_run()
+
+
+class _NoBodies(logging.Filter):
+    """The toolkit logs a refused run request's raw body (up to the size limit) and its
+    validation messages, which quote the values: keep what was refused and the body's
+    size, never the body."""
+
+    MARKERS = ("could not be parsed as JSON: ", "submitted invalid input: ")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        for marker in self.MARKERS:
+            if marker in message:
+                size = len(flask.request.get_data()) if flask.has_request_context() else 0
+                record.msg = "%s (%d bytes; not logged)"
+                record.args = (message.split(marker)[0] + marker.rstrip(": "), size)
+        return True
 
 
 class WatchasayProvider:
@@ -89,11 +180,11 @@ class WatchasayProvider:
         )
 
     def status(self, action_id: str, auth: AuthState) -> StatusReply:
-        return self._load(action_id, auth, authorize_action_access_or_404), 200
+        return self._load(action_id, auth), 200
 
     def cancel(self, action_id: str, auth: AuthState) -> StatusReply:
         """A finished action stays as it is; an unfinished one ends FAILED."""
-        action = self._load(action_id, auth, authorize_action_management_or_404)
+        action = self._load(action_id, auth, manage=True)
         if action.is_complete():
             return action, 200
         canceled = action.copy(
@@ -109,7 +200,7 @@ class WatchasayProvider:
 
     def release(self, action_id: str, auth: AuthState) -> StatusReply:
         """Forget a finished action; its id answers 404 from then on."""
-        action = self._load(action_id, auth, authorize_action_management_or_404)
+        action = self._load(action_id, auth, manage=True)
         if not action.is_complete():
             raise ActionConflict(f"Action {action_id} is not complete")
         self.store.remove(action_id)
@@ -125,22 +216,23 @@ class WatchasayProvider:
             if auth.check_authorization(_principals_in_roles(action, roles))
         ]
 
-    def _load(
-        self,
-        action_id: str,
-        auth: AuthState,
-        authorize: t.Callable[[ActionStatus, AuthState], None],
-    ) -> ActionStatus:
-        # Someone else's action answers exactly like a missing one: nothing is revealed.
+    def _load(self, action_id: str, auth: AuthState, *, manage: bool = False) -> ActionStatus:
+        """The action, if the caller may see it (creator, monitor_by, manage_by): someone
+        else's action answers exactly like a missing one, on every route. ``manage``:
+        the caller must also be its creator or in manage_by (else 403)."""
         self.store.forget_expired()  # an expired action answers 404, as if released
         action = self.store.get(action_id)
-        if action is not None:
-            try:
-                authorize(action, auth)
-                return action
-            except AuthenticationError:
-                pass
-        raise ActionNotFound(f"No Action with id {action_id}")
+        if action is None or not auth.check_authorization(
+            _principals_in_roles(action, ("creator_id", "monitor_by", "manage_by")),
+            allow_all_authenticated_users=True,
+        ):
+            raise ActionNotFound(f"No Action with id {action_id}")
+        if manage and not auth.check_authorization(
+            _principals_in_roles(action, ("creator_id", "manage_by")),
+            allow_all_authenticated_users=True,
+        ):
+            raise ActionForbidden(f"You may see action {action_id} but not manage it")
+        return action
 
 
 def _principals_in_roles(action: ActionStatus, roles: t.Iterable[str]) -> t.Set[str]:
@@ -149,6 +241,13 @@ def _principals_in_roles(action: ActionStatus, roles: t.Iterable[str]) -> t.Set[
         holders = getattr(action, role) or ()
         principals.update([holders] if isinstance(holders, str) else holders)
     return principals
+
+
+def _too_large(error: RequestEntityTooLarge) -> t.Tuple[flask.Response, int]:
+    return flask.jsonify({
+        "code": "RequestTooLarge",
+        "description": f"The request is over the limit of {MAX_REQUEST_BYTES} bytes",
+    }), 413
 
 
 def create_app(
@@ -168,6 +267,9 @@ def create_app(
         local_tokens = {settings.dev_token: DEV_IDENTITY_ID}
 
     app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
+    app.logger.addFilter(_NoBodies())
     app.url_map.strict_slashes = False
     assign_json_provider(app)  # so the app, too, can serialize the toolkit's models
     app.config["CLIENT_ID"] = settings.client_id
@@ -184,7 +286,7 @@ def create_app(
         visible_to=["public"],
         runnable_by=["all_authenticated_users"],
     )
-    blueprint = LocalAuthBlueprint(
+    blueprint = WatchasayBlueprint(
         description,
         "skeleton",
         __name__,

@@ -47,3 +47,12 @@ def test_with_statuses_selects_by_status_in_creation_order(tmp_path):
     assert [a.action_id for a in succeeded] == [first.action_id]
     both = store.with_statuses({ActionStatusValue.SUCCEEDED, ActionStatusValue.FAILED})
     assert [a.action_id for a in both] == [first.action_id, second.action_id]
+
+
+def test_the_store_and_its_journal_are_created_owner_only(tmp_path):
+    import os
+    import stat
+
+    path = tmp_path / "actions.db"
+    ActionStore(str(path)).forget_expired()
+    assert {stat.S_IMODE(os.stat(p).st_mode) for p in tmp_path.iterdir()} == {0o600}

@@ -173,15 +173,26 @@ def test_another_identity_is_told_the_action_does_not_exist(client, run, method,
     assert client.get(f"/skeleton/{action['action_id']}/status", headers=bearer(ALICE)).status_code == 200
 
 
-def test_monitor_may_see_status_but_not_release(client, run):
+def test_monitor_may_see_status_but_is_forbidden_to_cancel_or_release(client, run):
+    """One rule says who sees an action (creator, monitor_by, manage_by) on every route:
+    a monitor is not told it does not exist, but may not manage it (403)."""
     action = run("r1", "watch this", monitor_by=[urn(BOB_ID)]).get_json()
     action_id = action["action_id"]
     assert client.get(f"/skeleton/{action_id}/status", headers=bearer(BOB)).get_json() == action
-    assert client.post(f"/skeleton/{action_id}/release", headers=bearer(BOB)).status_code == 404
+    for verb in ("cancel", "release"):
+        reply = client.post(f"/skeleton/{action_id}/{verb}", headers=bearer(BOB))
+        assert reply.status_code == 403
+        assert reply.get_json()["code"] == "ActionForbidden"
+    assert client.get(f"/skeleton/{action_id}/status", headers=bearer(ALICE)).status_code == 200
 
 
-def test_manager_may_release(client, run):
-    action_id = run("r1", "yours too", manage_by=[urn(BOB_ID)]).get_json()["action_id"]
+def test_manager_may_see_cancel_and_release(client, run):
+    """The red-team pass: a manage_by identity got 404 on status, yet 200 and the whole
+    document on release."""
+    action = run("r1", "yours too", manage_by=[urn(BOB_ID)]).get_json()
+    action_id = action["action_id"]
+    assert client.get(f"/skeleton/{action_id}/status", headers=bearer(BOB)).get_json() == action
+    assert client.post(f"/skeleton/{action_id}/cancel", headers=bearer(BOB)).status_code == 200
     reply = client.post(f"/skeleton/{action_id}/release", headers=bearer(BOB))
     assert reply.status_code == 200
     assert client.get(f"/skeleton/{action_id}/status", headers=bearer(ALICE)).status_code == 404
@@ -273,3 +284,63 @@ def test_enumerate_lists_active_actions_by_default(client, run, settings):
     reply = client.get("/skeleton/actions", headers=bearer(ALICE))
     assert [action["action_id"] for action in reply.get_json()] == [action_id]
     assert client.get("/skeleton/actions", headers=bearer(BOB)).get_json() == []
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"release_after": "P999999999D"}, "release_after"),  # was a 500 (OverflowError)
+    ({"release_after": "P99999999999D"}, "release_after"),
+    ({"release_after": 1e400}, "release_after"),
+    ({"release_after": "-P1D"}, "release_after"),  # expired at once: a new action each time
+    ({"release_after": "P367D"}, "release_after"),
+    ({"release_after": "soon"}, "release_after"),
+    ({"monitor_by": ["public"]}, "monitor_by"),  # was a 500
+    ({"monitor_by": ["urn:globus:groups:id:not-a-uuid"]}, "monitor_by"),
+    ({"manage_by": ["all_authenticated_users"]}, "manage_by"),
+    ({"manage_by": "urn:globus:auth:identity:" + BOB_ID}, "manage_by"),
+    ({"monitor_by": [42]}, "monitor_by"),
+])
+def test_a_bad_release_after_or_principal_is_422_naming_the_field(run, fields, field):
+    reply = run("r1", **fields)
+    assert reply.status_code == 422, reply.get_data(as_text=True)
+    assert reply.get_json()["code"] == "RequestValidationError"
+    assert f"Field '{field}'" in reply.get_json()["description"]
+    assert run("r1").status_code == 202  # nothing was stored under the request id
+
+
+def test_a_group_principal_and_the_longest_release_after_are_taken(run):
+    group = "urn:globus:groups:id:" + BOB_ID
+    reply = run("r1", monitor_by=[group], manage_by=[group], release_after="P366D")
+    assert reply.status_code == 202 and reply.get_json()["monitor_by"] == [group]
+
+
+def test_a_body_over_the_size_limit_is_413_and_neither_stored_nor_logged(
+        client, settings, caplog):
+    import logging
+    import sqlite3
+
+    from provider import MAX_REQUEST_BYTES
+
+    caplog.set_level(logging.DEBUG)
+    big = "A" * (MAX_REQUEST_BYTES + 1)
+    reply = client.post("/skeleton/run", json={"request_id": "big", "body": {"input_string": big}},
+                        headers=bearer(ALICE))
+    assert reply.status_code == 413
+    assert reply.get_json() == {"code": "RequestTooLarge", "description":
+                                f"The request is over the limit of {MAX_REQUEST_BYTES} bytes"}
+    with sqlite3.connect(settings.db_path) as db:
+        assert db.execute("SELECT COUNT(*) FROM actions").fetchone() == (0,)
+    assert "AAAA" not in caplog.text
+
+
+@pytest.mark.parametrize("data", ['{"request_id": "r", "body": "SECRET-BODY-TEXT', ''])
+def test_a_refused_body_is_logged_by_its_size_never_raw(client, caplog, data):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    bad = client.post("/skeleton/run", data=data, headers=bearer(ALICE))
+    invalid = client.post("/skeleton/run", headers=bearer(ALICE), json={
+        "request_id": "r", "body": {"input_string": "SECRET-BODY-TEXT", "extra": "SECRET-X"}})
+    assert (bad.status_code, invalid.status_code) == (400, 422)
+    assert "SECRET" not in caplog.text
+    assert f"could not be parsed as JSON ({len(data)} bytes; not logged)" in caplog.text
+    assert "submitted invalid input (" in caplog.text
