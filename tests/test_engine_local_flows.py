@@ -14,7 +14,7 @@ import pytest
 from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
 
 FUNCTION_ID = "5a0c9a53-0f7e-4d3c-b7e6-2a6d7f1e9c88"
-COLLECTION = "7d3a2f4e-1b6c-4e8a-9f0d-5c2b1a3e4d6f"  # unmapped: the whole filesystem
+COLLECTION = "7d3a2f4e-1b6c-4e8a-9f0d-5c2b1a3e4d6f"  # mapped to tmp_path by mapped_engine
 
 
 def write_text(path: str, text: str) -> int:
@@ -22,6 +22,17 @@ def write_text(path: str, text: str) -> int:
     with open(path, "w") as f:
         f.write(text)
     return os.path.getsize(path)
+
+
+@pytest.fixture
+def mapped_engine(tmp_path, monkeypatch):
+    """The engine with COLLECTION mapped to the test's temporary directory."""
+    monkeypatch.setenv("GLADIER_TIME_SCALE", "0.01")
+    from gladier.engine import LocalEngine
+
+    local = LocalEngine(str(tmp_path / "runs.db"), collections={COLLECTION: str(tmp_path)})
+    yield local
+    local.close()
 
 
 def run(engine, definition: dict, body: dict | None = None) -> dict:
@@ -57,15 +68,15 @@ def test_compute_urls_run_a_registered_function_that_writes_a_file(engine, tmp_p
     assert done["details"]["output"]["act"]["details"]["result"] == [len(text)]
 
 
-def test_legacy_transfer_url_copies_a_real_file(engine, tmp_path):
+def test_legacy_transfer_url_copies_a_real_file(mapped_engine, tmp_path):
     (tmp_path / "in.txt").write_text("legacy")
     target = tmp_path / "copied" / "out.txt"
-    done = run(engine, one_action("https://actions.globus.org/transfer/transfer", {
+    done = run(mapped_engine, one_action("https://actions.globus.org/transfer/transfer", {
         "source_endpoint_id": COLLECTION, "destination_endpoint_id": COLLECTION,
         "transfer_items": [{"source_path.$": "$.input.source",
                             "destination_path.$": "$.input.destination",
                             "recursive": False}]}),
-        {"input": {"source": str(tmp_path / "in.txt"), "destination": str(target)}})
+        {"input": {"source": "/in.txt", "destination": "/copied/out.txt"}})
 
     assert done["status"] == "SUCCEEDED", done["details"]
     assert target.read_text() == "legacy"
@@ -79,7 +90,7 @@ def transfer_state(route: str, parameters: dict, result: str, following: str | N
     return {**state, "Next": following} if following else {**state, "End": True}
 
 
-def test_mkdir_stat_ls_and_delete_routes_work_on_real_directories(engine, tmp_path):
+def test_mkdir_stat_ls_and_delete_routes_work_on_real_directories(mapped_engine, tmp_path):
     (tmp_path / "old.txt").write_text("to delete")
     flow = {"StartAt": "MakeDir", "States": {
         "MakeDir": transfer_state("mkdir", {"path.$": "$.input.new"}, "made", "StatNew"),
@@ -90,8 +101,7 @@ def test_mkdir_stat_ls_and_delete_routes_work_on_real_directories(engine, tmp_pa
         "StatOld": transfer_state("stat", {"path.$": "$.input.old"}, "gone", None),
     }}
 
-    done = run(engine, flow, {"input": {"dir": str(tmp_path), "new": str(tmp_path / "new"),
-                                        "old": str(tmp_path / "old.txt")}})
+    done = run(mapped_engine, flow, {"input": {"dir": "/", "new": "/new", "old": "/old.txt"}})
 
     assert done["status"] == "SUCCEEDED", done["details"]
     output = done["details"]["output"]

@@ -49,8 +49,9 @@ def test_a_resumed_run_transfers_with_the_collections_it_started_with(tmp_path):
     assert list((tmp_path / "other" / "destination").iterdir()) == []
 
 
-def test_a_run_started_without_collections_keeps_the_whole_filesystem(tmp_path):
-    """The mapping of the resuming process does not confine a run that had none."""
+def test_a_run_started_on_the_whole_filesystem_keeps_it(tmp_path):
+    """The mapping of the resuming process does not change a run that started with
+    ``"*": "/"`` (the whole filesystem, asked for)."""
     db = str(tmp_path / "engine.db")
     (tmp_path / "in.txt").write_text("absolute paths")
     flow = {**FLOW, "States": {**FLOW["States"], "Copy": {
@@ -58,7 +59,7 @@ def test_a_run_started_without_collections_keeps_the_whole_filesystem(tmp_path):
             "source_endpoint": SOURCE_ID, "destination_endpoint": DESTINATION_ID,
             "DATA": [{"source_path": str(tmp_path / "in.txt"),
                       "destination_path": str(tmp_path / "out.txt")}]}}}}
-    with LocalEngine(db, time_scale=TIME_SCALE, collections={}) as first:
+    with LocalEngine(db, time_scale=TIME_SCALE, collections={"*": "/"}) as first:
         run_id = first.run_flow(first.create_flow(flow)["id"], {})["run_id"]
     other = collections(tmp_path, "other", "another mapping's file")
     with LocalEngine(db, time_scale=TIME_SCALE, collections=other) as second:
@@ -81,3 +82,23 @@ def test_a_run_from_a_database_without_run_collections_uses_the_engines(tmp_path
         second.resume()
         assert second.wait(run_id, timeout=60)["status"] == "SUCCEEDED"
     assert (tmp_path / "given" / "destination" / "out.txt").read_text() == "given on resume"
+
+
+def test_a_run_started_without_collections_is_not_widened_by_the_resuming_mapping(tmp_path):
+    """A run that started with no mapping touches no collection, even when the process
+    that resumes it maps them: its Transfer state fails naming the unmapped id."""
+    db = str(tmp_path / "engine.db")
+    (tmp_path / "in.txt").write_text("absolute paths")
+    flow = {**FLOW, "States": {**FLOW["States"], "Copy": {
+        **FLOW["States"]["Copy"], "Parameters": {
+            "source_endpoint": SOURCE_ID, "destination_endpoint": DESTINATION_ID,
+            "DATA": [{"source_path": "/in.txt", "destination_path": "/out.txt"}]}}}}
+    with LocalEngine(db, time_scale=TIME_SCALE, collections={}) as first:
+        run_id = first.run_flow(first.create_flow(flow)["id"], {})["run_id"]
+    other = collections(tmp_path, "other", "another mapping's file")
+    with LocalEngine(db, time_scale=TIME_SCALE, collections=other) as second:
+        second.resume()
+        final = second.wait(run_id, timeout=60)
+    assert final["status"] == "FAILED"
+    assert f"Collection {SOURCE_ID} is not mapped" in final["details"]["details"]["cause"]
+    assert list((tmp_path / "other" / "destination").iterdir()) == []

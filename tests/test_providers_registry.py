@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from gladier.engine.providers.collection_roots import CollectionNotMapped
 from gladier.engine.providers.compute import ComputeProvider
 from gladier.engine.providers.http import HttpActionProvider
 from gladier.engine.providers.registry import ProviderRegistry, handle_to_url
@@ -178,4 +179,5 @@ def test_transfer_routes_answer_on_the_mapping_of_the_run_asking(registry, tmp_p
     assert own is registry.transfer.provider("transfer")
     assert mapped is again and mapped is not own
     assert mapped.collections.get("c1").root == str(tmp_path.resolve())
-    assert not own.collections.get("c1").mapped
+    with pytest.raises(CollectionNotMapped):
+        own.collections.get("c1")

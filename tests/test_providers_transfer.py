@@ -578,16 +578,21 @@ UNMAPPED = "0c8f6c2e-3d2b-4f4e-9a51-1e6f0f1f2a3b"
 
 
 @pytest.mark.parametrize("route, body", [
-    ("transfer", transfer_body(("/etc/passwd", "/copied"), source=UNMAPPED)),
-    ("transfer", transfer_body(("/a.txt", "/tmp/copied"), destination=UNMAPPED)),
-    ("delete", {"endpoint": UNMAPPED, "DATA": [{"path": "/tmp/x"}]}),
+    ("transfer", transfer_body(("{outside}", "/copied"), source=UNMAPPED)),
+    ("transfer", transfer_body(("/a.txt", "{tmp}/copied"), destination=UNMAPPED)),
+    ("delete", {"endpoint": UNMAPPED, "DATA": [{"path": "{outside}"}]}),
     ("ls", {"endpoint_id": UNMAPPED, "path": "/"}),
     ("stat", {"endpoint_id": UNMAPPED, "path": "/etc/passwd"}),
-    ("mkdir", {"endpoint_id": UNMAPPED, "path": "/tmp/made-by-a-flow"}),
+    ("mkdir", {"endpoint_id": UNMAPPED, "path": "{tmp}/made-by-a-flow"}),
     ("collection_info", {"endpoint_id": UNMAPPED}),
 ])
 def test_an_unmapped_collection_is_refused_before_anything_is_read_or_written(
-        registry, roots, route, body):
+        registry, roots, tmp_path, route, body):
+    import json
+
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    body = json.loads(json.dumps(body).replace("{outside}", str(tmp_path / "outside.txt"))
+                      .replace("{tmp}", str(tmp_path)))
     provider = registry.provider_for(T + route)
     with pytest.raises(ActionProviderError) as refused:
         provider.run({"request_id": "r", "body": body})
@@ -595,7 +600,7 @@ def test_an_unmapped_collection_is_refused_before_anything_is_read_or_written(
     assert f"Collection {UNMAPPED} is not mapped" in message
     assert "GLADIER_LOCAL_COLLECTIONS" in message and '"*": "/"' in message
     assert refused.value.body["code"] == "CollectionNotMapped"
-    assert sorted(os.listdir(roots[1])) == [] and not os.path.exists("/tmp/made-by-a-flow")
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before  # nothing made or removed
 
 
 @pytest.mark.parametrize("spelling", [SRC.upper(), f" {SRC}\t", "{%s}" % SRC, SRC.replace("-", "")])
