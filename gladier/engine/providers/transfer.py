@@ -845,26 +845,25 @@ class TransferActionProvider:
             )
         return SUCCEEDED, file_document(local)
 
+    def _mkdir_in(self, endpoint: str, parent: str, name: str) -> None:
+        """``mkdir name`` in the collection's directory ``parent``, through its checked
+        descriptor (PathRefused if it leads out of the root)."""
+        fd = self.collections.open_directory(endpoint, parent)
+        try:
+            os.mkdir(name, dir_fd=fd)
+        finally:
+            os.close(fd)
+
     def _mkdir(self, body: dict) -> tuple[str, dict]:
         endpoint, path = self._endpoint_and_path(body)
         resource = self._resource(endpoint, "mkdir")
         local = self._resolve(endpoint, path, resource)
         parent, name = os.path.split(local.rstrip(os.sep))
         try:
-            fd = self.collections.open_directory(endpoint, parent or os.curdir)
+            self._mkdir_in(endpoint, parent or os.curdir, name)
         except PathRefused as exc:
             raise _RouteFailed(
                 _error_details("EndpointPermissionDenied", str(exc), resource)) from None
-        except FileNotFoundError:
-            return FAILED, _error_details(
-                "ClientError.NotFound", f"The parent directory of '{path}' does not exist", resource
-            )
-        except OSError as exc:
-            return FAILED, _error_details(
-                "ExternalError.MkdirFailed", f"Cannot create '{path}': {exc.strerror}", resource
-            )
-        try:
-            os.mkdir(name, dir_fd=fd)
         except FileExistsError:
             return FAILED, _error_details(
                 "ExternalError.MkdirFailed.Exists", f"Path already exists: '{path}'", resource
@@ -877,8 +876,6 @@ class TransferActionProvider:
             return FAILED, _error_details(
                 "ExternalError.MkdirFailed", f"Cannot create '{path}': {exc.strerror}", resource
             )
-        finally:
-            os.close(fd)
         return SUCCEEDED, {
             "DATA_TYPE": "mkdir_result",
             "code": "DirectoryCreated",
