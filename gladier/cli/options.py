@@ -80,7 +80,8 @@ collections_option = click.option(
     "--collections", callback=_json_object, metavar="JSON", envvar="GLADIER_LOCAL_COLLECTIONS",
     show_envvar=True,
     help='Map collection ids to local directories, e.g. \'{"<uuid>": "/data"}\' '
-         "(unmapped ids use the filesystem root). "
+         "(only mapped collections are touched; '{\"*\": \"/\"}' maps every id to the "
+         "whole filesystem). "
          "A run keeps the mapping it started with, also when another command continues it.")
 tokens_option = click.option(
     "--tokens", callback=_json_object, metavar="JSON", envvar="GLADIER_LOCAL_TOKENS",
