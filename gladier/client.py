@@ -499,7 +499,12 @@ class GladierBaseClient:
         combined = self.get_input() if use_defaults else {"input": {}}
         combined["input"].update(given)
         self._check_every_tool_input(combined)
+        if flow_kwargs.get("label") is not None:
+            from gladier.managers.base import shorten_label
+
+            shorten_label(flow_kwargs["label"])  # a bad label is refused before deploying
         manager = self._prepare_flows_manager()
+        manager.sync_flow()  # deploy or update first, as Gladier 0.11's client does
         return manager.run_flow(combined, **flow_kwargs)
 
     def _check_every_tool_input(self, flow_input: dict) -> None:

@@ -109,7 +109,7 @@ def _service_call(operation: str, *, creates: str | None = None) -> t.Iterator[N
     ambiguous failure."""
     try:
         yield
-    except globus_sdk.GlobusAPIError as error:
+    except globus_sdk.exc.GlobusAPIError as error:
         if error.http_status not in TRANSIENT_STATUSES:
             raise
         may_exist = creates is not None and not (error.http_status == 429 or (
@@ -140,16 +140,11 @@ def group_urn(group_id: str) -> str:
 
 
 def _with_group(kwargs: dict, roles: t.Iterable[str], group: str | None) -> dict:
-    """``kwargs`` with the group's URN added to each role list (kept once)."""
+    """``kwargs`` with the group's URN as each role not given explicitly (a role given in
+    flow or run options wins, as in Gladier 0.11)."""
     if not group:
         return kwargs
-    merged = dict(kwargs)
-    for role in roles:
-        principals = list(merged.get(role) or [])
-        if group_urn(group) not in principals:
-            principals.append(group_urn(group))
-        merged[role] = principals
-    return merged
+    return {**{role: [group_urn(group)] for role in roles}, **kwargs}
 
 
 def _split_known(method: t.Callable, kwargs: dict) -> dict:
@@ -192,6 +187,11 @@ class FlowsManager(BaseFlowsManager):
     app_name = "Gladier Client"
     #: Check the flow with the service's validate_flow before each deploy or update.
     validate_before_deploy = False
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.flow_id is not None:  # someone else's flow: never replaced by a new one
+            self.redeploy_on_404 = False
 
     # -- Gladier 0.11's helpers, kept for code that calls them ------------------------
 
@@ -325,6 +325,9 @@ class FlowsManager(BaseFlowsManager):
 
     def _flow_fields(self) -> dict:
         if not self.flow_definition:
+            if self.flow_id:  # a flow given by id: only what was given is updated
+                return _with_group(dict(self.flow_kwargs), GROUP_FLOW_ROLES + GROUP_RUN_ROLES,
+                                   self.globus_group)
             raise ConfigException("FlowsManager has no flow definition to deploy")
         fields: dict = {
             "title": self.flow_title or DEFAULT_FLOW_TITLE,
@@ -342,7 +345,14 @@ class FlowsManager(BaseFlowsManager):
         return hashlib.sha256(encoded.encode()).hexdigest()
 
     def sync_flow(self) -> str:
+        """Deploy or update the flow when what would be deployed changed; return its id.
+
+        A flow given by ``flow_id`` without a definition is used as deployed, updated only
+        with the ``flow_kwargs`` (and group roles) given.
+        """
         flow_id = self.get_flow_id()
+        if self.flow_id and not self.flow_definition and not self._flow_fields():
+            return self.flow_id
         stored = self.storage.get_value("flow_checksum") if self.storage is not None else None
         if flow_id and stored == self.get_flow_checksum():
             return flow_id
@@ -356,7 +366,7 @@ class FlowsManager(BaseFlowsManager):
         if flow_id:
             try:
                 return self._update_flow(flow_id)
-            except globus_sdk.GlobusAPIError as error:
+            except globus_sdk.exc.GlobusAPIError as error:
                 if error.http_status != 404 or not self.redeploy_on_404:
                     raise
                 log.info("Flow %s no longer exists; deploying a new one", flow_id)
@@ -373,6 +383,9 @@ class FlowsManager(BaseFlowsManager):
         self.storage.del_value("flow_scope")
 
     def _remember(self, flow: t.Mapping, checksum: str) -> str:
+        if self.storage is None:
+            raise ConfigException("FlowsManager has no storage to record its flow in; "
+                                  "the client sets one")
         self.flow_id = flow["id"]
         self.storage.set_value("flow_id", flow["id"])
         if flow.get("globus_auth_scope"):
@@ -425,10 +438,10 @@ class FlowsManager(BaseFlowsManager):
         if flow_input is None:
             flow_input = run_kwargs.pop("body", None) or {}
         fields = self._run_fields(label, tags, run_kwargs)  # refuses a bad label first
-        flow_id = self.sync_flow()
+        flow_id = self.get_flow_id() or self.sync_flow()  # the client syncs first
         try:
             return self._start(flow_id, flow_input, fields)
-        except globus_sdk.GlobusAPIError as error:
+        except globus_sdk.exc.GlobusAPIError as error:
             gare = globus_sdk.gare.to_gare(error)
             if gare is not None:
                 self._log_in_for(gare, flow_id)
@@ -443,7 +456,7 @@ class FlowsManager(BaseFlowsManager):
                 raise
         try:
             return self._start(flow_id, flow_input, fields)
-        except globus_sdk.GlobusAPIError as error:
+        except globus_sdk.exc.GlobusAPIError as error:
             gare = globus_sdk.gare.to_gare(error)
             if gare is not None:
                 raise AuthException(
@@ -498,7 +511,7 @@ class FlowsManager(BaseFlowsManager):
         service no longer takes (HTTP 400) is dropped and the log read from its start."""
         try:
             return self._read_run_log_pages(run_id, marker)
-        except globus_sdk.GlobusAPIError as error:
+        except globus_sdk.exc.GlobusAPIError as error:
             if marker is None or error.http_status != 400:
                 raise
             log.info("Flows refused the log marker of run %s (%s); reading its log again "

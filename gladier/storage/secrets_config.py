@@ -42,9 +42,16 @@ class GladierSecretsConfig(configparser.ConfigParser):
         write_private_text(self.filename, buf.getvalue())
 
     def update(self, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
-        """Without arguments, 0.11's config upgrade step: nothing to upgrade here."""
+        """Without arguments, 0.11's config upgrade (:mod:`gladier.storage.migrations`),
+        saved if it changed anything; with arguments, ``ConfigParser.update``."""
         if args or kwargs:
             super().update(*args, **kwargs)
+            return
+        from gladier.storage.migrations import migrate_gladier, needs_migration
+
+        if needs_migration(self):
+            migrate_gladier(self)
+            self.save()
 
     def get_value(self, name: str) -> str | None:
         self.load()
