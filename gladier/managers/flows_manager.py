@@ -171,6 +171,13 @@ def _service_problems(error: globus_sdk.GlobusAPIError) -> list[dict]:
              "message": item.get("msg", "")} for item in detail if isinstance(item, dict)]
 
 
+def _gare_of(error: BaseException) -> globus_sdk.gare.GARE | None:
+    """The authorization requirements an error of the service carries, if it is one
+    (a stand-in for ``globus_sdk.exc.GlobusAPIError``, as 0.11 users' tests raise, has none)."""
+    return globus_sdk.gare.to_gare(error) if isinstance(error, globus_sdk.GlobusAPIError) \
+        else None
+
+
 def _is_missing_scope(error: globus_sdk.GlobusAPIError) -> bool:
     return error.http_status == 403 and error.code == "MISSING_SCOPE"
 
@@ -442,7 +449,7 @@ class FlowsManager(BaseFlowsManager):
         try:
             return self._start(flow_id, flow_input, fields)
         except globus_sdk.exc.GlobusAPIError as error:
-            gare = globus_sdk.gare.to_gare(error)
+            gare = _gare_of(error)
             if gare is not None:
                 self._log_in_for(gare, flow_id)
             elif _is_missing_scope(error):
@@ -457,7 +464,7 @@ class FlowsManager(BaseFlowsManager):
         try:
             return self._start(flow_id, flow_input, fields)
         except globus_sdk.exc.GlobusAPIError as error:
-            gare = globus_sdk.gare.to_gare(error)
+            gare = _gare_of(error)
             if gare is not None:
                 raise AuthException(
                     f"Flow {flow_id} still asks for authorization after a new login: "
