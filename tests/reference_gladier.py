@@ -3,8 +3,10 @@
 Tests that compare this package with the real Gladier 0.11 run the reference in its own
 interpreter, so the two never share an import. The virtualenv is built once with pip (which
 reaches the package index in CI too) and cached across runs: in ``GLADIER_REF_VENV`` when set,
-else in ``~/.cache/gladier-tests/reference-gladier-0.11.0``. A finished build leaves a stamp
-naming its requirements; a half-built or outdated one is built again.
+else in ``~/.cache/gladier-tests/reference-gladier-0.11.0-py3.X``, one per Python: both sides
+must run on the same Python (3.13 strips docstring indentation, which 0.11 copies into
+``Comment``). A finished build leaves a stamp naming its Python and requirements; a half-built
+or outdated one is built again.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ REFERENCE_REQUIREMENTS = (
     "responses",
 )
 _STAMP = ".gladier-reference-ok"
+_PYTHON = "py%d.%d" % sys.version_info[:2]
 # Read when this module is imported, before any test gives itself a private HOME.
 _DEFAULT_CACHE = pathlib.Path(
     os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
-) / "gladier-tests" / "reference-gladier-0.11.0"
+) / "gladier-tests" / f"reference-gladier-0.11.0-{_PYTHON}"
 
 
 class ReferenceUnavailable(RuntimeError):
@@ -46,7 +49,7 @@ def _python_of(venv: pathlib.Path) -> pathlib.Path:
 
 
 def _stamp_text() -> str:
-    return "\n".join(REFERENCE_REQUIREMENTS) + "\n"
+    return "\n".join((_PYTHON, *REFERENCE_REQUIREMENTS)) + "\n"
 
 
 def _is_complete(venv: pathlib.Path) -> bool:
@@ -54,17 +57,19 @@ def _is_complete(venv: pathlib.Path) -> bool:
     if stamp.is_file() and stamp.read_text() == _stamp_text():
         return _python_of(venv).exists()
     # A venv built elsewhere (GLADIER_REF_VENV pointing at one made by hand) counts when its
-    # interpreter imports the pinned releases.
+    # interpreter is this Python's version and imports the pinned releases.
     return _python_of(venv).exists() and _has_pinned_releases(_python_of(venv))
 
 
 def _has_pinned_releases(python: pathlib.Path) -> bool:
     check = (
         "import importlib.metadata as m, sys;"
-        "sys.exit(not (m.version('gladier') == '0.11.0' and "
-        "m.version('gladier-tools') == '0.5.4'))"
+        f"sys.exit(not (sys.version_info[:2] == {tuple(sys.version_info[:2])} and "
+        "m.version('gladier') == '0.11.0' and m.version('gladier-tools') == '0.5.4'))"
     )
-    return subprocess.run([str(python), "-c", check], capture_output=True).returncode == 0
+    # From "/", so a checkout of this package in the working directory is not what is found.
+    return subprocess.run([str(python), "-c", check], capture_output=True,
+                          cwd="/").returncode == 0
 
 
 def _run(command: list[str], log: list[str]) -> None:
