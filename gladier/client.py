@@ -534,6 +534,20 @@ class GladierBaseClient:
         """What ``state_name`` stored in the run's output."""
         return self.flows_manager.get_details(run_id, state_name)
 
+    def resume(self, run_id: str) -> dict:
+        """Continue a run of this client that stopped; return its run document (follow it
+        with :meth:`progress`).
+
+        On the embedded engine: a run interrupted by Ctrl-C or SIGTERM (its interrupted step
+        runs again from its start), left by a crashed process, or waiting for functions
+        that ``gladier resume`` lacked; this client's compute functions are registered
+        first. A run that another live process drives is left to it. On Globus: the service
+        resumes an INACTIVE run (``SpecificFlowClient.resume_run``).
+        """
+        if self.engine != "globus":
+            self.get_compute_function_ids()
+        return self._prepare_flows_manager().resume_run(run_id)
+
 
 class GladierClient(GladierBaseClient):
     """A client for a flow definition given at run time instead of in a subclass."""

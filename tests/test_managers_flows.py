@@ -525,3 +525,19 @@ def test_progress_reports_inactive_run_with_its_reason_and_returns(
     assert "INACTIVE" in printed
     assert "ConsentRequired: The run needs consent for the Transfer scope" in printed
     assert "ConsentRequired" in caplog.text
+
+
+def test_resume_run_asks_the_service_to_resume_the_run_of_its_flow(mocked_responses, manager):
+    load_response(globus_sdk.FlowsClient.create_flow)
+    manager.sync_flow()
+    resumed = get_response_set(globus_sdk.SpecificFlowClient.resume_run).lookup("default").json
+    run_id = resumed["run_id"]
+    flows_url = get_service_url("flows")
+    mocked_responses.add("GET", f"{flows_url}runs/{run_id}",
+                         json=dict(resumed, flow_id=FLOW_ID, status="INACTIVE"))
+    mocked_responses.add("POST", f"{flows_url}runs/{run_id}/resume",
+                         json=dict(resumed, flow_id=FLOW_ID, status="ACTIVE"))
+
+    assert manager.resume_run(run_id)["status"] == "ACTIVE"
+    assert flow_calls(mocked_responses)[-2:] == [("GET", f"/runs/{run_id}"),
+                                                 ("POST", f"/runs/{run_id}/resume")]

@@ -279,3 +279,27 @@ def test_k_processes_creating_a_new_database_at_once_all_open_it(tmp_path):
     """)
     outputs = _together([[sys.executable, "-c", script]] * K_OPENERS, go)
     assert [out.strip() for out in outputs] == ["SUCCEEDED"] * K_OPENERS
+
+
+def test_gladier_resume_takes_only_the_runs_named_or_of_the_flow_given(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from gladier.cli import cli
+
+    monkeypatch.setenv("GLADIER_TIME_SCALE", str(TIME_SCALE))
+    db = str(tmp_path / "engine.db")
+    with LocalEngine(db) as engine:
+        flows = [engine.create_flow({"StartAt": name, "States": {
+            name: {"Type": "Wait", "Seconds": 10, "End": True}}})["id"] for name in "AB"]
+        runs = [engine.run_flow(flow_id, {})["run_id"] for flow_id in flows + flows]
+
+    def resume(*args: str) -> list[str]:
+        out = CliRunner().invoke(cli, ["resume", *args, "--db", db],
+                                 catch_exceptions=False).stdout
+        return sorted(line.split()[1] for line in out.splitlines() if line.startswith("run "))
+
+    assert resume(runs[1]) == [runs[1]]
+    assert resume("--flow", flows[0]) == sorted([runs[0], runs[2]])
+    assert resume() == [runs[3]]
+    with LocalEngine(db) as engine:
+        assert {run["status"] for run in engine.list_runs()} == {"SUCCEEDED"}

@@ -123,3 +123,40 @@ def test_a_failed_http_action_with_exception_on_failure_true_still_fails_the_run
     assert [(s.name, s.outcome, s.continued) for s in progress.steps] == [
         ("Ask", "failed", False)]
     assert progress.failures_note() == ""
+
+
+def test_gladier_run_watch_and_runs_show_say_the_step_failed(tmp_path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from gladier.cli import cli
+
+    monkeypatch.setenv("GLADIER_TIME_SCALE", "0.01")
+    server = ActionProviderServer().start()
+    try:
+        definition = {"StartAt": "Ask", "States": {
+            "Ask": {"Type": "Action", "ActionUrl": server.url, "Parameters": {"fail": True},
+                    "ExceptionOnActionFailure": False, "ResultPath": "$.Ask", "Next": "Done"},
+            "Done": {"Type": "Pass", "End": True}}}
+        flow_file = tmp_path / "flow.json"
+        flow_file.write_text(json.dumps(definition))
+        db = str(tmp_path / "runs.db")
+        watched = CliRunner().invoke(cli, ["run", str(flow_file), "--watch", "--db", db],
+                                     catch_exceptions=False)
+    finally:
+        server.stop()
+    assert watched.exit_code == 0  # the run SUCCEEDED, as the service would say
+    lines = watched.stdout.splitlines()
+    assert any("state Ask (Action) failed" in line for line in lines), watched.stdout
+    assert any("SUCCEEDED" in line and NOTE in line for line in lines), watched.stdout
+    (run_id,) = {word for line in lines for word in line.split()
+                 if len(word) == 36 and word.count("-") == 4}
+    shown = CliRunner().invoke(cli, ["runs", "show", run_id, "--db", db],
+                               catch_exceptions=False).stdout
+    assert re.search(r"^  failed\s+Ask \(Action\)", shown, re.M), shown
+    assert re.search(r"^  succeeded\s+Done \(Pass\)", shown, re.M), shown
+    assert f"note:      {NOTE} (failed: Ask)" in shown
+    graphed = CliRunner().invoke(cli, ["graph", "--run", run_id, "--db", db],
+                                 catch_exceptions=False).stdout
+    assert re.search(r"class s0 failed", graphed), graphed

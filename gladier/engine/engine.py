@@ -30,7 +30,7 @@ import time
 import typing as t
 import uuid
 
-from gladier.engine import arguments, interpreter, webinput
+from gladier.engine import arguments, interpreter, interrupts, webinput
 from gladier.engine.jsondata import json_text
 from gladier.engine.parameters import CONTEXT_KEY
 from gladier.engine.providers.base import ACTIVE, INACTIVE
@@ -165,6 +165,7 @@ class LocalEngine:
         self._subscribers_lock = threading.Lock()
         self._closed = False
         _OPEN_DRIVERS.add(self.driver_id)
+        interrupts.watch(self)
 
     # flows -------------------------------------------------------------------------------
 
@@ -471,14 +472,31 @@ class LocalEngine:
 
         return unsubscribe
 
-    def resume(self) -> list[str]:
-        """Continue every unfinished run of the database from its last journaled step.
+    def resume(self, run_ids: t.Iterable[str] | None = None, *,
+               flow_id: str | None = None) -> list[str]:
+        """Continue unfinished runs of the database from their last journaled step: every
+        one, or only ``run_ids``, or only runs of ``flow_id``.
 
-        Runs still driven by a live engine (this one, or another process) are left alone.
-        Returns the ids of the runs this engine took over.
+        Runs still driven by a live engine (this one, or another process) are left alone;
+        of several engines resuming at once, each run goes to one. A run that was
+        interrupted (Ctrl-C, SIGTERM) runs its interrupted step again from its start.
+        Returns the ids of the runs this engine took over. Raises EngineError for a run id
+        the database does not hold.
         """
-        return [row["run_id"] for row in self._store.list_runs([ACTIVE, INACTIVE])
-                if self._adopt(row)]
+        arguments.optional_strings(run_ids, "run_ids", single=True)
+        arguments.optional_string(flow_id, "flow_id")
+        if isinstance(run_ids, str):
+            run_ids = [run_ids]
+        if run_ids is not None:
+            rows = [self._store.get_run(run_id) for run_id in run_ids]
+            for run_id, row in zip(run_ids, rows):
+                if row is None:
+                    self.get_run(run_id)  # raises, naming the database
+        else:
+            rows = self._store.list_runs([ACTIVE, INACTIVE])
+        return [row["run_id"] for row in rows
+                if row["status"] in (ACTIVE, INACTIVE)
+                and (flow_id is None or row["flow_id"] == flow_id) and self._adopt(row)]
 
     def _adopt(self, row: dict) -> bool:
         """Drive an unfinished run whose engine is gone; False if another engine drives it."""
@@ -488,9 +506,9 @@ class LocalEngine:
         run = Run(run_id=row["run_id"], definition=flow["definition"],
                   context=self._context(row["run_id"], row["flow_id"], row["start_time"]),
                   state_name=row["state_name"], data=json.loads(row["data"]),
-                  status=row["status"], collections=row["collections"])
+                  status=row["status"], collections=row["collections"], adopted=True)
         return bool(self._scheduler.run_sync(self._driver.adopt, run, row["wake_at"],
-                                             row["driver"]))
+                                             row["driver"], row["details"]))
 
     # web inputs --------------------------------------------------------------------------
 
@@ -558,12 +576,37 @@ class LocalEngine:
                                 f"engine database '{self.db_path}'", code="NOT_FOUND")
         return found
 
-    def close(self) -> None:
-        """Stop driving runs (they stay journaled; ``resume()`` continues them)."""
+    @property
+    def closed(self) -> bool:
+        """Closed, or stopped by an interrupt (see :mod:`gladier.engine.interrupts`)."""
+        return self._closed
+
+    def interrupt(self, signal_name: str = "SIGINT") -> None:
+        """Stop at once, as on Ctrl-C: no further transition is journaled, local compute
+        tasks running now are stopped, and each run driven here is journaled INACTIVE with
+        the state it was in, for a ``resume`` that runs that state again from its start.
+        The engine is closed afterwards."""
         if self._closed:
             return
         self._closed = True
         _OPEN_DRIVERS.discard(self.driver_id)
+        interrupts.unwatch(self)
+        self._scheduler.stop(timeout=5)
+        if self._registry is not None:
+            self._registry.interrupt()
+        self._driver.interrupt(signal_name)
+        if self._registry is not None:
+            self._registry.close()
+
+    def close(self) -> None:
+        """Stop driving runs (they stay journaled; ``resume()`` continues them)."""
+        if self._closed:
+            if not self._store.closed:
+                self._store.close()
+            return
+        self._closed = True
+        _OPEN_DRIVERS.discard(self.driver_id)
+        interrupts.unwatch(self)
         self._scheduler.stop()
         if self._registry is not None:
             self._registry.close()

@@ -39,17 +39,21 @@ class LocalFlowsManager(BaseFlowsManager):
         self._engine = engine
         self._collections = collections
         self._executors = executors
+        self._opened_here = False
         self._db = db
         self._synced: tuple[str, str | None] | None = None  # (flow id, title) last created
 
     @property
     def engine(self) -> t.Any:
         """The LocalEngine (opened on first use, on ``db`` or the default database)."""
-        if self._engine is None:
+        if self._engine is None or (self._opened_here and self._engine.closed):
             from gladier.engine.engine import LocalEngine
 
+            if self._engine is not None:  # stopped by Ctrl-C: the notebook goes on
+                self._db = self._engine.db_path
             self._engine = LocalEngine(self._db, collections=self._collections,
                                        executors=self._executors)
+            self._opened_here = True
         return self._engine
 
     def local_resources(self) -> dict[str, set[str]]:
@@ -152,6 +156,12 @@ class LocalFlowsManager(BaseFlowsManager):
 
     def cancel_run(self, run_id: str) -> dict:
         return self.engine.cancel_run(run_id)
+
+    def resume_run(self, run_id: str) -> dict:
+        """Continue the run on this engine from its last journaled step, unless a live
+        process drives it; returns its run document (follow it with ``progress``)."""
+        self.engine.resume([run_id])
+        return self.engine.get_run(run_id)
 
     def progress(self, run_id: str, callback: t.Callable[[dict], None] | None = None,
                  delay: float = 2) -> dict:

@@ -44,6 +44,12 @@ MAX_BAD_POLLS = 3
 #: Status names and the like, never taken for private values.
 STATUS_WORDS = frozenset({ACTIVE, INACTIVE, SUCCEEDED, FAILED, "User", "null", "true",
                           "false"})
+#: The run details code of a run stopped by Ctrl-C or SIGTERM (INACTIVE until resumed).
+INTERRUPTED_CODE = "FlowInterrupted"
+#: The run details code of a resumed run waiting for a function this process lacks.
+FUNCTION_WAIT_CODE = "FunctionNotRegistered"
+#: Details codes of runs an engine let go INACTIVE, ACTIVE again once resumed.
+STOPPED_CODES = frozenset({INTERRUPTED_CODE, FUNCTION_WAIT_CODE})
 
 #: Longest pause between two looks in the store for a web input's response (seconds);
 #: responses given in this process wake the run at once.
@@ -93,6 +99,8 @@ class Run:
     collections: dict | None = None
     #: every private value the run has held (see :mod:`gladier.engine.redaction`)
     secrets: set = dataclasses.field(default_factory=set)
+    #: continued from the journal (``resume``), maybe by a process without its functions
+    adopted: bool = False
 
     @functools.cached_property
     def hidden(self) -> frozenset:
@@ -229,14 +237,23 @@ class RunDriver:
         self._execute(run.run_id, run.token)
 
     @_fails_the_run_on_error
-    def adopt(self, run: Run, wake_at: float | None, driver: str | None) -> bool:
+    def adopt(self, run: Run, wake_at: float | None, driver: str | None,
+              details: dict | None = None) -> bool:
         """Take over a journaled run whose driver ``driver`` is gone (after a crash); False
-        when already driven here, or when another engine claimed it first."""
+        when already driven here, or when another engine claimed it first. A run that was
+        stopped (interrupted, or waiting for a function; its ``details`` say) is ACTIVE
+        again."""
         if run.run_id in self._runs:
             return False
         if not self._store.claim_run(run.run_id, self.driver_id, expected=driver):
             return False
         self._runs[run.run_id] = run
+        if run.status == INACTIVE and (details or {}).get("code") in STOPPED_CODES:
+            run.status = ACTIVE
+            resumed = {"code": "FlowResumed", "state_name": run.state_name,
+                       "description": f"The run was resumed at state '{run.state_name}'"}
+            if not self._record(run, [], fields={"status": ACTIVE, "details": resumed}):
+                return False
         journaled = self._store.open_action(run.run_id)
         if journaled is not None:
             self._resume_action(run, journaled)
@@ -579,6 +596,9 @@ class RunDriver:
             self._scheduler.call_at(min(time.time() + delay, action.deadline), self._resend,
                                     run_id, token)
             return
+        if run.adopted and _function_not_registered(error):
+            self._wait_for_function(run, error)
+            return
         if error is not None or not isinstance(status, dict) or not status.get("action_id"):
             if error is None:
                 error = ActionProviderError(f"The provider answered {status!r}, not an "
@@ -603,6 +623,21 @@ class RunDriver:
             run.token += 1
             return
         self._on_status(run, status)
+
+    def _wait_for_function(self, run: Run, error: BaseException) -> None:
+        """A resumed run reached a compute function this process did not register (``gladier
+        resume`` registers none): it waits INACTIVE, its action journaled but not sent, for
+        a resume from a process that registers it; this engine lets it go."""
+        reason = (f"State '{run.state_name}' needs a compute function this process has not "
+                  f"registered ({error}); resume the run from a process that registers it "
+                  "(LocalEngine.register_function, or the client that started it)")
+        details = {"code": FUNCTION_WAIT_CODE, "description": reason,
+                   "state_name": run.state_name}
+        if self._record(run, [], fields={"status": INACTIVE, "details": details,
+                                         "driver": None}):
+            self._runs.pop(run.run_id, None)
+            run.token += 1
+            run.action = None
 
     @_fails_the_run_on_error
     def _resend(self, run_id: str, token: int) -> None:
@@ -778,6 +813,22 @@ class RunDriver:
             run_details = self._running_details(polled)
         self._record(run, [polled], fields={"status": run.status, "details": run_details})
 
+    def interrupt(self, signal_name: str) -> None:
+        """The engine was interrupted (the scheduler is stopped): journal each run driven
+        here INACTIVE with the state it was in, and let it go for the next ``resume``."""
+        for run in list(self._runs.values()):
+            details = {"code": INTERRUPTED_CODE, "state_name": run.state_name,
+                       "description": f"The engine was interrupted ({signal_name}) during "
+                                      f"state '{run.state_name}'; resume the run to run "
+                                      "that state again from its start"}
+            try:
+                self._store.record(run.run_id, driver=self.driver_id, fields={
+                    "status": INACTIVE, "details": details, "driver": None})
+            except Exception as err:  # the next resume finds it ACTIVE, its driver gone
+                log.warning("gladier engine: run %s stays as journaled: %s", run.run_id, err)
+            self._runs.pop(run.run_id, None)
+            run.token += 1
+
     def _cancel_quietly(self, provider: t.Any, action_id: str | None) -> None:
         if provider is None or action_id is None:
             return
@@ -821,6 +872,12 @@ def _unexpected(err: Exception, state_name: str) -> FlowRuntimeError:
     return interpreter.runtime_error(
         "States.Runtime", f"Unexpected {type(err).__name__} in state '{state_name}': {err}",
         state_name)
+
+
+def _function_not_registered(error: BaseException | None) -> bool:
+    """Whether a provider refused a request for naming a function this process lacks."""
+    body = getattr(error, "body", None)
+    return isinstance(body, dict) and body.get("code") == "FunctionNotFound"
 
 
 def _first_poll_interval(provider: t.Any) -> float:

@@ -226,10 +226,12 @@ class Store:
                                    "written: --db PATH (or GLADIER_DB)") from err
         self._lock = threading.RLock()
         self._sealer = _Sealer(path)
+        self.closed = False
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self.closed = True
 
     def _transaction(self) -> "_Transaction":
         return _Transaction(self)

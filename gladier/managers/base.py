@@ -149,6 +149,10 @@ class BaseFlowsManager(ServiceManager):
         :meth:`get_run_logs` still works with ``progress()``."""
         return self.get_run_logs(run_id), None
 
+    def resume_run(self, run_id: str) -> dict:
+        """Continue a run that stopped; returns its run document."""
+        raise NotImplementedError
+
     def cancel_run(self, run_id: str) -> dict:
         raise NotImplementedError
 

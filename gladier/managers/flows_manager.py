@@ -537,6 +537,13 @@ class FlowsManager(BaseFlowsManager):
                     marker = page["marker"]
         return entries, marker
 
+    def resume_run(self, run_id: str) -> dict:
+        """Ask the service to resume an INACTIVE run (``SpecificFlowClient.resume_run``),
+        e.g. once the consent it waited for is given."""
+        flow_id = self.get_status(run_id)["flow_id"]
+        with _service_call(f"resume run {run_id}"):
+            return self._specific_flow_client(flow_id).resume_run(run_id).data
+
     def cancel_run(self, run_id: str) -> dict:
         with _service_call(f"cancel run {run_id}"):
             return self.flows_client.cancel_run(run_id).data

@@ -130,6 +130,8 @@ def show_run(run_id: str, as_json: bool, db: str | None) -> None:
             click.echo(f"  {step.outcome:<9}  {step.name} ({step.state_type})"
                        + (f"  {took:.2f} s" if took is not None else ""))
     details = object_at(run, "details")
+    if note := progress.failures_note():
+        click.echo(f"{'note:':<11}{note}")
     if run.get("status") == "SUCCEEDED":
         click.echo("output:")
         echo_json(details.get("output"))

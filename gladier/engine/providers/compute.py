@@ -36,6 +36,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -222,6 +223,25 @@ class TaskLedger:
     def forget(self, action_id: str) -> None:
         shutil.rmtree(os.path.join(self.root, action_id), ignore_errors=True)
 
+    def abort_unfinished(self, action_id: str, pids: t.Collection[int]) -> None:
+        """Note the tasks that the (killed) workers ``pids`` began but did not finish as
+        aborted, in each worker's own journal (after its claim): they may run again."""
+        claims: dict[str, int] = {}
+        for entry in self._entries(action_id):
+            task = entry.get("task")
+            if "pid" in entry:
+                claims[task] = entry["pid"]
+            else:
+                claims.pop(task, None)
+        for task, pid in claims.items():
+            if pid in pids:
+                path = os.path.join(self.root, action_id, f"{pid}.jsonl")
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                try:
+                    os.write(fd, (json.dumps({"task": task, "aborted": True}) + "\n").encode())
+                finally:
+                    os.close(fd)
+
     # -- in the worker processes --------------------------------------------------------
 
     def record(self, action_id: str, entry: dict) -> None:
@@ -399,6 +419,8 @@ def _watch_parent(engine_pid: int) -> None:
     this initializer, the parent seen here is already the one that adopted the orphan.
     """
     parent = _WORKER.parent = os.getppid()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # the engine stops its workers itself
+        signal.signal(signum, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent and _process_running(engine_pid):
@@ -553,6 +575,7 @@ class ComputeProvider:
         self._batches: dict[str, _Batch] = {}
         self._pool: cf.ProcessPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._interrupted = False
 
     # -- the provider protocol ------------------------------------------------------------
 
@@ -659,6 +682,26 @@ class ComputeProvider:
 
     def add_done_callback(self, action_id: str, callback: t.Callable[[dict], None]) -> None:
         self._actions.add_done_callback(action_id, callback)
+
+    def interrupt(self) -> None:
+        """The engine was interrupted: kill the local pool's workers now, and note each task
+        they had begun as aborted in the ledger so that a resume runs it again from its
+        start. No action is finished (failed): each stays as the engine journaled it."""
+        self._interrupted = True
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        workers = list(getattr(pool, "_processes", {}).values())  # no public accessor
+        for worker in workers:
+            worker.kill()
+        for worker in workers:
+            worker.join(5)
+        if self._ledger is not None:
+            pids = {worker.pid for worker in workers}
+            for action_id in list(self._batches):
+                self._ledger.abort_unfinished(action_id, pids)
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         """Stop the local process pool (executors given by the caller are theirs to close)."""
@@ -773,6 +816,8 @@ class ComputeProvider:
             self._complete(batch)
 
     def _complete(self, batch: _Batch) -> None:
+        if self._interrupted:  # its tasks were stopped, not failed: a resume runs them
+            return
         self._batches.pop(batch.action_id, None)
         results = []
         for index, task_id in enumerate(batch.task_ids):

@@ -226,6 +226,13 @@ class ProviderRegistry:
                 self._search = LocalSearchIndex(self.store.path if self.store else None)
             return self._search
 
+    def interrupt(self) -> None:
+        """The engine was interrupted: stop the local compute tasks running now."""
+        with self._lock:
+            compute = self._compute
+        if compute is not None:
+            compute.interrupt()
+
     def close(self) -> None:
         """Stop what the registry started (process pool, worker threads, HTTP sessions)."""
         with self._lock:
