@@ -207,3 +207,30 @@ def test_a_client_resumes_its_own_interrupted_run(tmp_path, monkeypatch):
     assert client.get_details(run_id, "SlowToolEffect")["status"] == "SUCCEEDED"
     assert written_lines(str(tmp_path / "effects.log")) == ["S"]
     client.flows_manager.engine.close()
+
+
+def test_gladier_resume_reaching_a_function_it_lacks_leaves_the_run_inactive(tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.setenv("GLADIER_TIME_SCALE", "0.01")
+    db = str(tmp_path / "engine.db")
+    definition = flow()
+    definition["States"] = {"Nap": {"Type": "Wait", "Seconds": 50, "Next": "Quick"},
+                            "Quick": definition["States"]["Quick"]}
+    definition["StartAt"] = "Nap"
+    with LocalEngine(db) as engine:  # closed during the Wait: the run is left to a resume
+        engine.register_function(slow_effect, function_id=FUNCTION_ID)
+        run_id = engine.run_flow(engine.create_flow(definition)["id"],
+                                 {"input": {"workdir": str(tmp_path)}})["run_id"]
+
+    result = CliRunner().invoke(cli, ["resume", "--db", db], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert f"run {run_id} INACTIVE" in result.stdout and "Quick" in result.stdout
+    assert "register the functions" in result.stderr
+    run = _interrupted_run(db, run_id)
+    assert (run["status"], run["details"]["code"]) == ("INACTIVE", "FunctionNotRegistered")
+
+    with LocalEngine(db) as engine:
+        engine.register_function(slow_effect, function_id=FUNCTION_ID)
+        assert engine.resume() == [run_id]
+        assert engine.wait(run_id, timeout=60)["status"] == "SUCCEEDED"
+    assert written_lines(str(tmp_path / "effects.log")) == ["Quick"]

@@ -34,6 +34,7 @@ import concurrent.futures as cf
 import functools
 import json
 import logging
+import math
 import os
 import shutil
 import signal
@@ -125,11 +126,47 @@ def parse_tasks(body: dict) -> list[ComputeTask]:
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
 
-def _jsonable(value: t.Any) -> t.Any:
-    """Task outputs go into the run state, so they must be JSON (tuples become lists)."""
-    if type(value) in _JSON_SCALARS:  # exact types: a str or int subclass is converted
+def _jsonable(value: t.Any, function: str) -> t.Any:
+    """A task's output as JSON data (tuples become lists), for the run state.
+
+    The Globus Compute action provider documents only that each result's ``output`` is
+    "the result from that run", inside a JSON action status (globus-compute
+    docs/actionprovider.rst, "Action Output"); it says nothing of values JSON cannot hold.
+    So no value is guessed at (no ``repr``): a ``datetime``, a ``set``, bytes, any other
+    object, NaN or infinity fails the task with a TypeError naming ``function`` and the
+    value's type, which the function can then convert itself.
+    """
+    if type(value) in _JSON_SCALARS and not (isinstance(value, float)
+                                             and not math.isfinite(value)):
         return value
-    return json.loads(json.dumps(value, default=repr))
+
+    def refuse(item: t.Any) -> t.NoReturn:
+        kind = type(item)
+        name = kind.__qualname__ if kind.__module__ == "builtins" else \
+            f"{kind.__module__}.{kind.__qualname__}"
+        raise TypeError(
+            f"{function} returned {'a value holding ' if item is not value else ''}a {name} "
+            f"({item!r:.80}), which is not JSON data: return str, int, float, bool, None, "
+            "lists and dicts (e.g. value.isoformat() for a datetime, sorted(value) for a "
+            "set)")
+
+    try:
+        return json.loads(json.dumps(value, default=refuse, allow_nan=False))
+    except ValueError:
+        raise TypeError(f"{function} returned NaN or infinity ({value!r:.80}), which is "
+                        "not JSON data") from None
+
+
+def _function_name(func_or_registry: t.Any, function_id: str | None = None) -> str:
+    """``Compute function 'name'`` (with its id, when known), for error messages."""
+    func = func_or_registry
+    if function_id is not None:
+        try:
+            func = func_or_registry.get(function_id)
+        except Exception:  # not registered here (a remote executor's function)
+            return f"Compute function {function_id}"
+    name = getattr(func, "__name__", None) or repr(func)
+    return f"Compute function '{name}'" + (f" ({function_id})" if function_id else "")
 
 
 def task_ids(action_id: str, count: int) -> list[str]:
@@ -474,7 +511,7 @@ class _LedgerTask:
     def _run(self, args: tuple, kwargs: dict) -> t.Any:
         self.ledger.claim(self.action_id, self.task_id)
         try:
-            output = _jsonable(self.func(*args, **kwargs))
+            output = _jsonable(self.func(*args, **kwargs), _function_name(self.func))
         except Exception as exc:
             error = _describe(exc)
             self.ledger.record(self.action_id, {"task": self.task_id, "error": error})
@@ -785,7 +822,8 @@ class ComputeProvider:
         output = None
         if error is None:
             try:
-                output = _jsonable(future.result())
+                output = _jsonable(future.result(), _function_name(
+                    self.functions, batch.tasks[index].function_id))
             except (TypeError, ValueError) as exc:
                 error = _describe(exc)
         self._settle(batch, [(index, output, error)])
