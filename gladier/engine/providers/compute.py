@@ -260,9 +260,8 @@ class TaskLedger:
     def forget(self, action_id: str) -> None:
         shutil.rmtree(os.path.join(self.root, action_id), ignore_errors=True)
 
-    def abort_unfinished(self, action_id: str, pids: t.Collection[int]) -> None:
-        """Note the tasks that the (killed) workers ``pids`` began but did not finish as
-        aborted, in each worker's own journal (after its claim): they may run again."""
+    def unfinished(self, action_id: str) -> dict[str, int]:
+        """The tasks of the action a worker began and has not finished: task id -> pid."""
         claims: dict[str, int] = {}
         for entry in self._entries(action_id):
             task = entry.get("task")
@@ -270,7 +269,29 @@ class TaskLedger:
                 claims[task] = entry["pid"]
             else:
                 claims.pop(task, None)
-        for task, pid in claims.items():
+        return claims
+
+    def mark_aborted(self, action_id: str, task_ids: t.Iterable[str]) -> None:
+        """Note tasks sent to another executor as stopped by an interrupt of this engine (in
+        the engine's own journal): a resume sends them again."""
+        path = os.path.join(self.root, action_id, f"engine-{os.getpid()}.jsonl")
+        lines = "".join(json.dumps({"task": task, "aborted": True}) + "\n"
+                        for task in task_ids)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, lines.encode())
+        finally:
+            os.close(fd)
+
+    def aborted(self, action_id: str, task_id: str) -> bool:
+        """Whether an interrupted engine noted the task as stopped (see mark_aborted)."""
+        return any(entry.get("task") == task_id and entry.get("aborted")
+                   for entry in self._entries(action_id))
+
+    def abort_unfinished(self, action_id: str, pids: t.Collection[int]) -> None:
+        """Note the tasks that the (killed) workers ``pids`` began but did not finish as
+        aborted, in each worker's own journal (after its claim): they may run again."""
+        for task, pid in self.unfinished(action_id).items():
             if pid in pids:
                 path = os.path.join(self.root, action_id, f"{pid}.jsonl")
                 fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -438,6 +459,31 @@ class _WorkerState:
         self.parent_gone = False
         self.recording = False  # running a claimed task whose result must be kept
         self.parent: int | None = None
+        self.running: tuple[str, str] | None = None  # (ledger root, action id) of the task
+
+
+class TaskStopped(BaseException):
+    """Raised in a worker's task when its action was canceled or passed its WaitTime
+    (a BaseException, so that the function's own ``except Exception`` lets it through)."""
+
+
+#: What a task stopped by its action's cancel (or WaitTime) records as its error.
+_STOPPED = {"exception": "TaskCanceled", "traceback": "",
+            "message": "The task was stopped: its action was canceled or passed its WaitTime"}
+#: The signal the engine sends a worker to stop the task of a canceled action.
+STOP_SIGNAL = signal.SIGUSR1
+#: Seconds a stopped task has to end (a function in C code may not see the signal) before
+#: its worker process is killed, and the pool replaced.
+STOP_GRACE_SECONDS = 5.0
+
+
+def _stop_task(signum: int, frame: t.Any) -> None:
+    """In a worker: stop the running task if its action was canceled (a late signal, after
+    the worker moved on to another task, is ignored)."""
+    running = _WORKER.running
+    if running is not None and os.path.exists(
+            os.path.join(running[0], running[1], TaskLedger.CANCELED)):
+        raise TaskStopped()
 
 
 _WORKER = _WorkerState()
@@ -458,6 +504,7 @@ def _watch_parent(engine_pid: int) -> None:
     parent = _WORKER.parent = os.getppid()
     for signum in (signal.SIGINT, signal.SIGTERM):  # the engine stops its workers itself
         signal.signal(signum, signal.SIG_IGN)
+    signal.signal(STOP_SIGNAL, _stop_task)
 
     def watch() -> None:
         while os.getppid() == parent and _process_running(engine_pid):
@@ -510,8 +557,12 @@ class _LedgerTask:
 
     def _run(self, args: tuple, kwargs: dict) -> t.Any:
         self.ledger.claim(self.action_id, self.task_id)
+        _WORKER.running = (self.ledger.root, self.action_id)
         try:
             output = _jsonable(self.func(*args, **kwargs), _function_name(self.func))
+        except TaskStopped:
+            self.ledger.record(self.action_id, {"task": self.task_id, "error": _STOPPED})
+            raise RecordedTaskError(_STOPPED) from None
         except Exception as exc:
             error = _describe(exc)
             self.ledger.record(self.action_id, {"task": self.task_id, "error": error})
@@ -519,6 +570,8 @@ class _LedgerTask:
         except BaseException:  # KeyboardInterrupt...: it never finished, it may run again
             self.ledger.record(self.action_id, {"task": self.task_id, "aborted": True})
             raise
+        finally:
+            _WORKER.running = None
         self.ledger.record(self.action_id, {"task": self.task_id, "output": output})
         return output
 
@@ -698,6 +751,7 @@ class ComputeProvider:
         batch = self._batches.pop(action_id, None)
         if self._ledger is not None:
             self._ledger.cancel(action_id)  # tasks of chunks already sent do not start
+            self._stop_running(action_id)
         for future in batch.futures if batch else ():
             future.cancel()
         self._actions.finish(
@@ -710,6 +764,32 @@ class ComputeProvider:
             display_status="Canceled",
         )
         return self._actions.get(action_id)
+
+    def _stop_running(self, action_id: str) -> None:
+        """Stop the tasks of a canceled action that workers are running: the task is
+        interrupted in its worker (:data:`STOP_SIGNAL`); a worker whose task has not
+        ended after :data:`STOP_GRACE_SECONDS` is killed (the pool is then replaced)."""
+        assert self._ledger is not None
+        running = self._ledger.unfinished(action_id)
+        for pid in set(running.values()):
+            try:
+                os.kill(pid, STOP_SIGNAL)
+            except ProcessLookupError:
+                pass
+
+        def kill_stuck() -> None:
+            assert self._ledger is not None
+            still = self._ledger.unfinished(action_id)
+            for task, pid in running.items():
+                if still.get(task) == pid and _process_running(pid):
+                    log.warning("gladier compute: task %s of canceled action %s did not stop; "
+                                "killing its worker %d", task, action_id, pid)
+                    os.kill(pid, signal.SIGKILL)
+
+        if running:
+            timer = threading.Timer(STOP_GRACE_SECONDS, kill_stuck)
+            timer.daemon = True
+            timer.start()
 
     def release(self, action_id: str) -> dict:
         document = self._actions.release(action_id)
@@ -725,6 +805,12 @@ class ComputeProvider:
         they had begun as aborted in the ledger so that a resume runs it again from its
         start. No action is finished (failed): each stays as the engine journaled it."""
         self._interrupted = True
+        if self._ledger is not None:
+            for action_id, batch in list(self._batches.items()):
+                external = [batch.task_ids[i] for i, task in enumerate(batch.tasks)
+                            if task.endpoint in self.executors]
+                if external:
+                    self._ledger.mark_aborted(action_id, external)
         with self._pool_lock:
             pool, self._pool = self._pool, None
         if pool is None:
@@ -757,11 +843,22 @@ class ComputeProvider:
         After a crash, a task whose function this process lacks is answered from the
         ledger when its worker recorded a result (:class:`_Unregistered` if not)."""
         try:
-            return self._submitter_for(task, where)
+            submit = self._submitter_for(task, where)
         except ActionProviderError as exc:
             unknown = isinstance(exc.body, dict) and exc.body.get("code") == "FunctionNotFound"
             if not (recovering and unknown):
                 raise
+        else:
+            if not recovering or isinstance(submit, _PoolTask):
+                return submit
+            assert self._ledger is not None  # recovering needs one
+            if self._ledger.aborted(action_id, task_id):  # interrupted: consent to rerun
+                return submit
+            # sent to another executor by an engine that crashed: it cannot be found again
+            interrupted = {"task": task_id, "error": _interrupted(
+                "it went to an executor that cannot be asked about tasks another engine "
+                "process submitted")}
+            return lambda: _finished(interrupted)
         assert self._ledger is not None  # recovering needs one
         _, result = self._ledger.find(action_id, task_id)
         if result is None:

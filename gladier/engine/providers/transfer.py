@@ -97,6 +97,40 @@ class _Canceled(Exception):
     pass
 
 
+#: Bytes copied between two looks at a task's cancel flag: a canceled (or timed out)
+#: Transfer stops within a file, not at its end.
+COPY_CHUNK = 1 << 20
+
+
+class _CancelableReader:
+    """A file's reader that raises _Canceled at the next read once ``cancel`` is set."""
+
+    def __init__(self, stream: t.BinaryIO, cancel: threading.Event) -> None:
+        self.stream, self.cancel = stream, cancel
+
+    def read(self, size: int = -1) -> bytes:
+        if self.cancel.is_set():
+            raise _Canceled()
+        return self.stream.read(size)
+
+
+def _remove_partials(directory_fd: int, name: str) -> None:
+    """Remove the partial copies of ``name`` (in the open directory) that an interrupted
+    task left, a crash mid-copy: the same name, a random part, and the partial suffix."""
+    prefix = name + "."
+    try:
+        names = os.listdir(directory_fd)
+    except OSError:
+        return
+    for entry in names:
+        if entry.startswith(prefix) and entry.endswith(_COPY_SUFFIX) and \
+                len(entry) > len(prefix) + len(_COPY_SUFFIX):
+            try:
+                os.unlink(entry, dir_fd=directory_fd)
+            except OSError:
+                pass
+
+
 def _timestamp(seconds: float) -> str:
     moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
     return moment.strftime("%Y-%m-%d %H:%M:%S+00:00")
@@ -190,14 +224,15 @@ def _checksum_of(fd: int) -> str:
         offset += len(block)
 
 
-def _copy_open_file(source_fd: int, out_fd: int) -> None:
-    """Copy the whole of one open file over another (from their starts)."""
+def _copy_open_file(source_fd: int, out_fd: int, cancel: threading.Event) -> None:
+    """Copy the whole of one open file over another (from their starts), in chunks of
+    :data:`COPY_CHUNK`, stopping with _Canceled between two once ``cancel`` is set."""
     os.lseek(source_fd, 0, os.SEEK_SET)
     os.lseek(out_fd, 0, os.SEEK_SET)
     os.ftruncate(out_fd, 0)
     with open(source_fd, "rb", closefd=False) as reader, \
             open(out_fd, "wb", closefd=False) as writer:
-        shutil.copyfileobj(reader, writer, 1 << 20)
+        shutil.copyfileobj(_CancelableReader(reader, cancel), writer, COPY_CHUNK)
 
 
 def _clause_test(clause: str) -> t.Callable[[dict], bool]:
@@ -629,7 +664,8 @@ class TransferActionProvider:
                 directory_fd = self._open(job.destination, directory or os.curdir,
                                           os.O_RDONLY | os.O_DIRECTORY)
                 try:
-                    size = self._write_copy(task, source_fd, directory_fd, name, destination)
+                    size = self._write_copy(task, source_fd, directory_fd, name, destination,
+                                            job.cancel)
                 finally:
                     os.close(directory_fd)
             finally:
@@ -640,7 +676,7 @@ class TransferActionProvider:
         task["bytes_transferred"] += size
 
     def _write_copy(self, task: dict, source_fd: int, directory_fd: int, name: str,
-                    destination: str) -> int:
+                    destination: str, cancel: threading.Event) -> int:
         """Copy the open source into a new file of ours in the open directory (never a link
         someone left under a predictable name), then rename it to ``name``; its size.
 
@@ -650,13 +686,14 @@ class TransferActionProvider:
         info = os.fstat(source_fd)
         if not stat_module.S_ISREG(info.st_mode):
             raise TransferFailed("NOT_A_FILE", f"'{name}': the source is not a regular file")
+        _remove_partials(directory_fd, name)  # left by a copy a crash interrupted
         partial = f"{name}.{uuid.uuid4().hex[:12]}{_COPY_SUFFIX}"
         out = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
                       dir_fd=directory_fd)
         try:
             try:
                 for attempt in range(2 if task["verify_checksum"] else 1):
-                    _copy_open_file(source_fd, out)
+                    _copy_open_file(source_fd, out, cancel)
                     if not task["verify_checksum"]:
                         break
                     expected, written = _checksum_of(source_fd), _checksum_of(out)
