@@ -29,8 +29,8 @@ def _partials(directory) -> list[str]:
 
 @pytest.fixture
 def big_file(tmp_path, monkeypatch):
-    """4 MiB to copy 16 bytes at a time: long enough to cancel in the middle."""
-    monkeypatch.setattr(transfer, "COPY_CHUNK", 16)
+    """4 MiB to copy a byte at a time: long enough to cancel in the middle."""
+    monkeypatch.setattr(transfer, "COPY_CHUNK", 1)
     src, dst = tmp_path / "src", tmp_path / "dst"
     src.mkdir()
     dst.mkdir()
