@@ -206,6 +206,13 @@ class RunNotEnded(EngineError):
     """The operation needs an ended run (SUCCEEDED, FAILED or ENDED)."""
 
 
+class StorageError(EngineError):
+    """The engine's database (or its key file) cannot be read or written: a full disk, a
+    read-only file or directory, a damaged file, a missing key. The message names the file;
+    ``hint`` says what to do. Nothing already journaled is lost: once fixed, ``gladier
+    resume`` continues the runs."""
+
+
 class RunEnded(EngineError):
     """A run ended elsewhere (e.g. canceled by another process) while an engine drove it."""
 

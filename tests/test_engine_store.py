@@ -52,7 +52,7 @@ def test_run_row_carries_its_flow_title_and_cursor(store):
     new_run(store)
     run = store.get_run("r1")
     assert run["flow_title"] == "Flow" and run["state_name"] == "A"
-    assert json.loads(run["data"]) == {"x": 1} and run["tags"] == []
+    assert json.loads(store.run_data("r1")) == {"x": 1} and run["tags"] == []
 
 
 def test_record_updates_cursor_and_appends_entries_in_order(store):

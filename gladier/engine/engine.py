@@ -40,7 +40,7 @@ from gladier.engine.store import Store
 from gladier.engine.timing import (MAX_POLL_INTERVAL, now_iso, parse_timestamp,
                                    time_scale_from_env, to_iso)
 from gladier.exc import (EngineError, FlowInputError, NotInDatabase, NotJSONData, RunNotEnded,
-                         WebInputError)
+                         StorageError, WebInputError)
 from gladier.home import gladier_home
 from gladier.managers.base import TERMINAL_STATUSES, shorten_label
 
@@ -159,7 +159,10 @@ class LocalEngine:
                                  providers=lambda: self.providers, publish=self._publish,
                                  identity=self.identity, time_scale=self.time_scale,
                                  max_state_size=max_state_size,
-                                 max_poll_interval=max_poll_interval)
+                                 max_poll_interval=max_poll_interval,
+                                 on_storage_error=self._storage_failed)
+        #: the fault of the database that stopped this engine, if one did
+        self.failure: StorageError | None = None
         self._subscribers: dict[str, list[t.Callable[[dict], None]]] = {}
         self._flow_sources: dict[str, tuple[dict, dict | None]] = {}
         self._subscribers_lock = threading.Lock()
@@ -297,6 +300,7 @@ class LocalEngine:
     def run_flow(self, flow_id: str, body: dict, label: str | None = None,
                  tags: list[str] | None = None, **kwargs: t.Any) -> dict:
         """Check ``body`` against the flow's input schema and start a run."""
+        self._check_failure()
         arguments.optional_string(label, "label")
         arguments.optional_strings(tags, "tags")
         definition, input_schema = self._flow_source(flow_id)
@@ -448,6 +452,7 @@ class LocalEngine:
                 run = self.get_run(run_id)
                 if run["status"] in TERMINAL_STATUSES:
                     return run
+                self._check_failure()
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     raise EngineError(f"Run '{run_id}' did not end within {timeout} s "
@@ -494,9 +499,20 @@ class LocalEngine:
                     self.get_run(run_id)  # raises, naming the database
         else:
             rows = self._store.list_runs([ACTIVE, INACTIVE])
-        return [row["run_id"] for row in rows
-                if row["status"] in (ACTIVE, INACTIVE)
-                and (flow_id is None or row["flow_id"] == flow_id) and self._adopt(row)]
+        self._check_failure()
+        taken = []
+        for row in rows:
+            if row["status"] not in (ACTIVE, INACTIVE) or (
+                    flow_id is not None and row["flow_id"] != flow_id):
+                continue
+            try:
+                if self._adopt(row):
+                    taken.append(row["run_id"])
+            except StorageError as err:  # e.g. its key is missing: the other runs go on
+                log.error("gladier engine: cannot resume run %s: %s (%s)", row["run_id"],
+                          err, err.hint)
+        self._check_failure()
+        return taken
 
     def _adopt(self, row: dict) -> bool:
         """Drive an unfinished run whose engine is gone; False if another engine drives it."""
@@ -505,7 +521,8 @@ class LocalEngine:
             return False
         run = Run(run_id=row["run_id"], definition=flow["definition"],
                   context=self._context(row["run_id"], row["flow_id"], row["start_time"]),
-                  state_name=row["state_name"], data=json.loads(row["data"]),
+                  state_name=row["state_name"],
+                  data=json.loads(self._store.run_data(row["run_id"]) or "null"),
                   status=row["status"], collections=row["collections"], adopted=True)
         return bool(self._scheduler.run_sync(self._driver.adopt, run, row["wake_at"],
                                              row["driver"], row["details"]))
@@ -576,6 +593,18 @@ class LocalEngine:
                                 f"engine database '{self.db_path}'", code="NOT_FOUND")
         return found
 
+    def _storage_failed(self, err: StorageError) -> None:
+        """The database refused a step (on the scheduler thread): stop driving runs, so
+        that waiting callers get the error at once instead of waiting for ever."""
+        if self.failure is None:
+            self.failure = err
+            log.error("gladier engine: stopped: %s (%s)", err, err.hint)
+        self._scheduler.stop()
+
+    def _check_failure(self) -> None:
+        if self.failure is not None:
+            raise StorageError(str(self.failure), hint=self.failure.hint)
+
     @property
     def closed(self) -> bool:
         """Closed, or stopped by an interrupt (see :mod:`gladier.engine.interrupts`)."""
@@ -612,6 +641,8 @@ class LocalEngine:
             self._registry.close()
         try:
             self._store.release_runs(self.driver_id)
+        except StorageError as err:  # its runs are still resumed once this process ends
+            log.warning("gladier engine: %s", err)
         finally:
             self._store.close()
 

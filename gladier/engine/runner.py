@@ -9,6 +9,8 @@ scheduler thread, so the table of live runs needs no lock; a ``token`` per run m
 stale timers and callbacks (after a cancel, a timeout or a transition) harmless. An error
 the driver did not expect while handling a run (or a result the journal refuses as not JSON
 data) fails that run with States.Runtime, so no run is left ACTIVE with nothing driving it.
+A fault of the database itself (full disk, read-only, damaged) stops the whole driver
+instead: the journal keeps every committed step, and a resume continues from there.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from gladier.engine.store import Store
 from gladier.engine.timing import (FIRST_POLL_LOCAL, next_poll_interval,
                                    now_iso, utc_now)
 from gladier.exc import (ActionProviderError, ActionProviderUnavailable, EngineError,
-                         FlowRuntimeError, GladierException, RunEnded, RunTakenOver)
+                         FlowRuntimeError, GladierException, RunEnded, RunTakenOver,
+                         StorageError)
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +132,9 @@ def _fails_the_run_on_error(method: t.Callable) -> t.Callable:
     def guarded(self: "RunDriver", run: t.Any, *args: t.Any) -> t.Any:
         try:
             return method(self, run, *args)
+        except StorageError as err:  # nothing more can be journaled: stop, lose nothing
+            self._on_storage_error(err)
+            return None
         except Exception as err:
             self._abort(run.run_id if isinstance(run, Run) else run, err)
             return None
@@ -143,8 +149,10 @@ class RunDriver:
     def __init__(self, *, driver_id: str, store: Store, scheduler: Scheduler,
                  providers: t.Callable[[], t.Any],
                  publish: t.Callable[[str, t.Sequence[dict]], None], identity: dict,
-                 time_scale: float, max_state_size: int, max_poll_interval: float) -> None:
+                 time_scale: float, max_state_size: int, max_poll_interval: float,
+                 on_storage_error: t.Callable[[StorageError], None]) -> None:
         self.driver_id = driver_id
+        self._on_storage_error = on_storage_error
         self._store = store
         self._scheduler = scheduler
         self._providers = providers

@@ -26,7 +26,7 @@ import time
 import typing as t
 
 from gladier.engine.jsondata import json_text
-from gladier.exc import EngineError, RunEnded, RunTakenOver, WebInputError
+from gladier.exc import EngineError, RunEnded, RunTakenOver, StorageError, WebInputError
 from gladier.ownership import check_trusted
 
 _SCHEMA = """
@@ -132,8 +132,9 @@ SEALED_PREFIX = "sealed:"
 class _Sealer:
     """Seals run states that hold private values, with a key file beside the database."""
 
-    def __init__(self, db_path: str) -> None:
+    def __init__(self, db_path: str, *, has_sealed: t.Callable[[], bool]) -> None:
         self.key_path = None if db_path == ":memory:" else f"{db_path}-key"
+        self._has_sealed = has_sealed
         self._fernet: t.Any = None
         self._lock = threading.Lock()
 
@@ -150,9 +151,12 @@ class _Sealer:
         try:
             return self._cipher().decrypt(text[len(SEALED_PREFIX):].encode()).decode()
         except InvalidToken:
-            raise EngineError(
+            raise StorageError(
                 f"Cannot read the private values of a run: the key file '{self.key_path}' "
-                "is not the one they were sealed with") from None
+                "is not the one they were sealed with",
+                hint=f"put back the '{self.key_path}' that was beside the database when the "
+                     "run started (from a backup); without it this run cannot continue, "
+                     "other runs are not affected") from None
 
     def _cipher(self) -> t.Any:
         with self._lock:
@@ -167,6 +171,13 @@ class _Sealer:
 
         if self.key_path is None:
             return Fernet.generate_key()
+        if not os.path.exists(self.key_path) and self._has_sealed():
+            raise StorageError(
+                f"The engine key file '{self.key_path}' is missing, and the database holds "
+                "run states sealed with it: a new key would not open them",
+                hint=f"put back '{self.key_path}' from a backup (mode 0600); to give those "
+                     "runs up instead, cancel them ('gladier runs cancel RUN_ID') or move the "
+                     "database aside")
         try:
             fd = os.open(self.key_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         except FileExistsError:
@@ -220,18 +231,28 @@ class Store:
             self._db.execute("PRAGMA foreign_keys=ON")
             _create_schema(self._db)
             _add_missing_columns(self._db)
-        except (OSError, sqlite3.Error) as err:
+        except sqlite3.Error as err:
+            raise storage_error(err, path, writing=False, action="open") from err
+        except OSError as err:
             raise EngineError(f"Cannot open the engine database '{path}': {err}",
                               hint="give a database file whose directory can be created and "
                                    "written: --db PATH (or GLADIER_DB)") from err
         self._lock = threading.RLock()
-        self._sealer = _Sealer(path)
+        self._sealer = _Sealer(path, has_sealed=self._has_sealed)
         self.closed = False
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
             self.closed = True
+
+    def _has_sealed(self) -> bool:
+        with self._reading() as db:
+            return db.execute("SELECT 1 FROM runs WHERE data LIKE ? LIMIT 1",
+                              (SEALED_PREFIX + "%",)).fetchone() is not None
+
+    def _reading(self) -> "_Reading":
+        return _Reading(self)
 
     def _transaction(self) -> "_Transaction":
         return _Transaction(self)
@@ -285,9 +306,8 @@ class Store:
 
     def get_flow(self, flow_id: str) -> dict | None:
         """The flow's row (deleted ones too: ``deleted_at`` says so)."""
-        with self._lock:
-            row = self._db.execute("SELECT * FROM flows WHERE flow_id = ?",
-                                   (flow_id,)).fetchone()
+        with self._reading() as db:
+            row = db.execute("SELECT * FROM flows WHERE flow_id = ?", (flow_id,)).fetchone()
         return _flow_from_row(row) if row is not None else None
 
     def page_flows(self, *, limit: int, offset: int = 0, fulltext: t.Sequence[str] = (),
@@ -302,9 +322,9 @@ class Store:
                 " || COALESCE(metadata, '')), ?) > 0)" for _ in fulltext) + ")"
             args.extend(text.lower() for text in fulltext)
         query += _order_clause(orderby or [("created_at", True)], FLOW_ORDER_FIELDS, "flow_id")
-        with self._lock:
-            rows = self._db.execute(query + " LIMIT ? OFFSET ?",
-                                    (*args, int(limit), int(offset))).fetchall()
+        with self._reading() as db:
+            rows = db.execute(query + " LIMIT ? OFFSET ?",
+                              (*args, int(limit), int(offset))).fetchall()
         return [_flow_from_row(row) for row in rows]
 
     # runs --------------------------------------------------------------------------------
@@ -411,8 +431,8 @@ class Store:
                        (action_id, request_id))
 
     def get_run(self, run_id: str) -> dict | None:
-        with self._lock:
-            row = self._db.execute(_SELECT_RUNS + " WHERE runs.run_id = ?",
+        with self._reading() as db:
+            row = db.execute(_SELECT_RUNS + " WHERE runs.run_id = ?",
                                    (run_id,)).fetchone()
         return self._run_from_row(row) if row is not None else None
 
@@ -422,8 +442,8 @@ class Store:
         if statuses:
             query += " WHERE runs.status IN (" + ", ".join("?" * len(statuses)) + ")"
             args = tuple(statuses)
-        with self._lock:
-            rows = self._db.execute(query + " ORDER BY runs.start_time, runs.run_id",
+        with self._reading() as db:
+            rows = db.execute(query + " ORDER BY runs.start_time, runs.run_id",
                                     args).fetchall()
         return [self._run_from_row(row) for row in rows]
 
@@ -443,17 +463,17 @@ class Store:
         query = _SELECT_RUN_DOCUMENTS + where
         query += _order_clause(orderby or [("start_time", True)], RUN_ORDER_FIELDS,
                                "runs.run_id")
-        with self._lock:
-            rows = self._db.execute(query + " LIMIT ? OFFSET ?",
-                                    (*args, int(limit), int(offset))).fetchall()
+        with self._reading() as db:
+            rows = db.execute(query + " LIMIT ? OFFSET ?",
+                              (*args, int(limit), int(offset))).fetchall()
         return [_run_from_row(row) for row in rows]
 
     def count_runs(self, **filters: t.Any) -> int:
         """How many runs :meth:`page_runs` would give with these filters and no limit."""
         where, args = _run_where(**filters)
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM runs LEFT JOIN flows ON "
-                                    "flows.flow_id = runs.flow_id" + where, args).fetchone()[0]
+        with self._reading() as db:
+            return db.execute("SELECT COUNT(*) FROM runs LEFT JOIN flows ON "
+                              "flows.flow_id = runs.flow_id" + where, args).fetchone()[0]
 
     def set_run_metadata(self, run_id: str, *, label: t.Any = None,
                          tags: list[str] | None = None) -> bool:
@@ -492,8 +512,8 @@ class Store:
                   "IS NOT NULL AND completion_time < ?")
         args = (*statuses, completed_before)
         if dry_run:
-            with self._lock:
-                return [row[0] for row in self._db.execute(select, args).fetchall()]
+            with self._reading() as db:
+                return [row[0] for row in db.execute(select, args).fetchall()]
         with self._transaction() as db:
             run_ids = [row[0] for row in db.execute(select, args).fetchall()]
             for table in _RUN_TABLES:
@@ -510,21 +530,30 @@ class Store:
         if limit is not None or offset:
             query += " LIMIT ? OFFSET ?"
             args += (-1 if limit is None else int(limit), int(offset))
-        with self._lock:
-            rows = self._db.execute(query, args).fetchall()
+        with self._reading() as db:
+            rows = db.execute(query, args).fetchall()
         return [dict(row, details=json.loads(row["details"])) for row in rows]
 
     def _run_from_row(self, row: sqlite3.Row) -> dict:
+        """A run row without its run state: listing or showing runs never needs the key,
+        so a missing or wrong key affects only the runs it sealed (see :meth:`run_data`)."""
         run = _run_from_row(row)
-        run["data"] = self._sealer.unseal(run["data"])
+        del run["data"]
         return run
+
+    def run_data(self, run_id: str) -> str | None:
+        """The run state (JSON text) of a run, unsealed (StorageError if its key is not
+        the one it was sealed with, or is missing)."""
+        with self._reading() as db:
+            row = db.execute("SELECT data FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return None if row is None else self._sealer.unseal(row[0])
 
     # actions -----------------------------------------------------------------------------
 
     def open_action(self, run_id: str) -> dict | None:
         """The run's journaled action that has not been finished with, if any."""
-        with self._lock:
-            row = self._db.execute(
+        with self._reading() as db:
+            row = db.execute(
                 "SELECT * FROM actions WHERE run_id = ? AND finished = 0"
                 " ORDER BY attempt DESC LIMIT 1", (run_id,)).fetchone()
         return dict(row) if row is not None else None
@@ -534,8 +563,8 @@ class Store:
     def get_web_input(self, web_input_id: str) -> dict | None:
         """``{"document", "values", "run_id", "state_name", "response"}``; the document
         shows the run's label and the flow's title as they are now."""
-        with self._lock:
-            row = self._db.execute(_SELECT_WEB_INPUTS + " WHERE web_inputs.web_input_id = ?",
+        with self._reading() as db:
+            row = db.execute(_SELECT_WEB_INPUTS + " WHERE web_inputs.web_input_id = ?",
                                    (web_input_id,)).fetchone()
         return _web_input_from_row(row) if row is not None else None
 
@@ -546,8 +575,8 @@ class Store:
             if wanted:
                 query += f" AND {column} IN (" + ", ".join("?" * len(wanted)) + ")"
                 args.extend(wanted)
-        with self._lock:
-            rows = self._db.execute(query + " ORDER BY web_inputs.rowid", args).fetchall()
+        with self._reading() as db:
+            rows = db.execute(query + " ORDER BY web_inputs.rowid", args).fetchall()
         return [_web_input_from_row(row) for row in rows]
 
     def close_web_input(self, web_input_id: str, *, document: dict, response: dict) -> None:
@@ -565,15 +594,16 @@ class Store:
 
     def count_attempts(self, run_id: str, state_name: str) -> int:
         """How many actions this run has journaled for ``state_name`` (loops re-enter)."""
-        with self._lock:
-            row = self._db.execute(
+        with self._reading() as db:
+            row = db.execute(
                 "SELECT COUNT(*) FROM actions WHERE run_id = ? AND state_name = ?",
                 (run_id, state_name)).fetchone()
         return int(row[0])
 
 
 class _Transaction:
-    """``with store._transaction() as db:`` — BEGIN IMMEDIATE … COMMIT under the lock."""
+    """``with store._transaction() as db:`` — BEGIN IMMEDIATE … COMMIT under the lock. A
+    fault of the file (full disk, read-only, damaged) rolls back and raises StorageError."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -582,6 +612,9 @@ class _Transaction:
         self.store._lock.acquire()
         try:
             self.store._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as err:
+            self.store._lock.release()
+            raise storage_error(err, self.store.path, writing=True) from err
         except BaseException:
             self.store._lock.release()
             raise
@@ -589,9 +622,65 @@ class _Transaction:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            self.store._db.execute("ROLLBACK" if exc_type else "COMMIT")
+            if exc_type is None:
+                try:
+                    self.store._db.execute("COMMIT")
+                    return
+                except sqlite3.Error as err:
+                    exc = err
+            try:
+                self.store._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # SQLite rolled back already (a full disk does)
+            if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+                raise storage_error(exc, self.store.path, writing=True) from exc
+            if exc_type is None:
+                raise exc
         finally:
             self.store._lock.release()
+
+
+class _Reading:
+    """``with store._reading() as db:`` — a read under the lock; a damaged or unreadable
+    file raises StorageError."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.store._lock.acquire()
+        return self.store._db
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.store._lock.release()
+        if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.ProgrammingError):
+            raise storage_error(exc, self.store.path, writing=False) from exc
+
+
+def storage_error(err: BaseException, path: str, *, writing: bool,
+                  action: str | None = None) -> StorageError:
+    """A fault of the database file, said for the person who must fix it."""
+    text = str(err)
+    lowered = text.lower()
+    if "full" in lowered:
+        what, hint = "the disk is full", (
+            f"free space on the disk holding '{path}', then run 'gladier resume --db {path}'")
+    elif "readonly" in lowered or "read-only" in lowered or "permission" in lowered:
+        what, hint = "it is read-only", (
+            f"make '{path}' and its directory writable by this user (SQLite writes "
+            f"'{path}-wal' and '{path}-shm' beside it), then run 'gladier resume --db {path}'")
+    elif "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered:
+        what, hint = "the file is damaged", (
+            f"restore '{path}' from a copy ('sqlite3 {path} .recover' may save its runs), or "
+            "move it aside and start with a new database")
+    elif "locked" in lowered or "busy" in lowered:
+        what, hint = "another process holds it locked", (
+            "another process is writing it for too long; try again when it is done")
+    else:
+        what, hint = text, "check the database file and its directory"
+    action = action or ("write" if writing else "read")
+    return StorageError(f"Cannot {action} the engine database '{path}': {what} ({text})",
+                        hint=hint)
 
 
 def _check_driver(db: sqlite3.Connection, run_id: str, driver: str) -> None:

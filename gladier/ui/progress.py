@@ -380,6 +380,9 @@ def follow(engine: t.Any, run_id: str, *,
             except queue.Empty:
                 pass
             run = engine.get_run(run_id)
+            failure = getattr(engine, "failure", None)
+            if failure is not None and run["status"] not in STOPPED_STATUSES:
+                raise failure  # the engine stopped (its database failed): do not wait
         show(engine.get_run_logs(run_id).get("entries", []))  # entries not yet published
         shown.finish(run)
         return run
