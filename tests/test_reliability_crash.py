@@ -29,7 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 import pytest
 
 from gladier.engine import LocalEngine
-from gladier.engine.providers.compute import _process_running, _watch_parent
+from gladier.engine.providers.compute import process_running, watch_parent
 from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
 from gladier.exc import ActionProviderError
 from killed_child import run_and_kill, written_lines
@@ -299,7 +299,7 @@ def test_orphaned_pool_workers_exit_once_their_engine_is_killed(tmp_path):
     assert first_line == "ready"
     workers = {int(line.split()[1]) for line in written_lines(f"{workdir}/begun.log")}
     deadline = time.monotonic() + 10
-    while any(_process_running(pid) for pid in workers):
+    while any(process_running(pid) for pid in workers):
         assert time.monotonic() < deadline, "orphaned pool workers are still running"
         time.sleep(0.05)
     assert sorted(written_lines(f"{workdir}/effects.log")) == [f"r{i}:C1:0"
@@ -323,7 +323,7 @@ def test_a_task_whose_worker_died_without_a_result_fails_instead_of_running_agai
     """Exactly-once-or-detect: a claimed task with no result and a dead claimant is
     reported as TaskInterrupted, never silently re-run."""
     from gladier.engine.providers.actions import ResultStore
-    from gladier.engine.providers.compute import ComputeProvider, TaskLedger, _Batch
+    from gladier.engine.providers.compute import ComputeProvider, TaskLedger, Batch
     from gladier.engine.providers.functions import FunctionRegistry
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -337,7 +337,7 @@ def test_a_task_whose_worker_died_without_a_result_fails_instead_of_running_agai
         "kwargs": {"workdir": str(tmp_path), "run": "r", "step": "C1", "round": 0,
                    "seconds": 0}}}
     action_id = provider._actions.action_id_for(request["request_id"])
-    task_id = _Batch(action_id, [None]).task_ids[0]
+    task_id = Batch(action_id, [None]).task_ids[0]
     journal = os.path.join(TaskLedger(store.path).root, action_id, f"{dead.pid}.jsonl")
     os.makedirs(os.path.dirname(journal))
     with open(journal, "w") as f:  # what a worker writes before it runs a task
@@ -368,7 +368,7 @@ def test_a_worker_whose_engine_died_before_the_worker_started_exits():
     then sees its adopter as its parent, and exits (mid-task) because the engine is gone."""
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # a pid that no longer runs: the engine that forked the worker
-    with cf.ProcessPoolExecutor(max_workers=1, initializer=_watch_parent,
+    with cf.ProcessPoolExecutor(max_workers=1, initializer=watch_parent,
                                 initargs=(gone.pid,)) as pool:
         task = pool.submit(time.sleep, 30)
         with pytest.raises(BrokenProcessPool):  # its worker exited; else TimeoutError

@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 from gladier.cli import cli
 from gladier.engine import LocalEngine
-from gladier.engine.providers.compute import _process_running
+from gladier.engine.providers.compute import process_running
 from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
 from killed_child import written_lines
 
@@ -134,9 +134,9 @@ def test_a_signal_to_the_process_group_stops_the_step_and_journals_the_run_inact
         assert "KeyboardInterrupt" in stderr
     assert "TaskExecutionFailed" not in stderr
     deadline = time.time() + 5
-    while _process_running(worker) and time.time() < deadline:
+    while process_running(worker) and time.time() < deadline:
         time.sleep(0.05)
-    assert not _process_running(worker), "the compute worker still runs"
+    assert not process_running(worker), "the compute worker still runs"
     run = _interrupted_run(db, run_id)
     assert run["status"] == "INACTIVE"
     assert run["details"]["code"] == "FlowInterrupted"

@@ -14,7 +14,7 @@ import sys
 import time
 
 from gladier.engine import LocalEngine
-from gladier.engine.providers.compute import _process_running
+from gladier.engine.providers.compute import process_running
 from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
 from killed_child import run_and_kill, written_lines
 
@@ -65,7 +65,7 @@ def kill_during_first_task(tmp_path, tasks: int) -> tuple[str, str]:
     run_id = run_and_kill(script, lambda _: len(written_lines(f"{workdir}/begun.log")) >= 1)
     worker = int(written_lines(f"{workdir}/begun.log")[0].split()[1])
     deadline = time.monotonic() + 10
-    while _process_running(worker):
+    while process_running(worker):
         assert time.monotonic() < deadline, "the orphaned worker never exited"
         time.sleep(0.05)
     assert written_lines(f"{workdir}/effects.log") == ["t0"]

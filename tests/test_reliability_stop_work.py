@@ -13,7 +13,7 @@ import pytest
 from gladier.engine import LocalEngine
 from gladier.engine.providers import transfer
 from gladier.engine.providers.collection_roots import LocalCollections
-from gladier.engine.providers.compute import _process_running
+from gladier.engine.providers.compute import process_running
 from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
 from gladier.engine.providers.transfer import LocalTransferService
 from killed_child import written_lines
