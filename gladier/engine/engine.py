@@ -416,11 +416,7 @@ class LocalEngine:
     def resume_run(self, run_id: str) -> dict:
         """Continue one unfinished run here if the engine that drove it is gone (a run a
         live engine drives is left to it); returns its run document."""
-        row = self._store.get_run(run_id)
-        if row is None:
-            return self.get_run(run_id)  # raises NotInDatabase
-        if row["status"] in (ACTIVE, INACTIVE):
-            self._adopt(row)
+        self.resume([run_id])
         return self.get_run(run_id)
 
     def prune_runs(self, older_than: datetime.timedelta, *, dry_run: bool = False

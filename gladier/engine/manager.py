@@ -160,8 +160,7 @@ class LocalFlowsManager(BaseFlowsManager):
     def resume_run(self, run_id: str) -> dict:
         """Continue the run on this engine from its last journaled step, unless a live
         process drives it; returns its run document (follow it with ``progress``)."""
-        self.engine.resume([run_id])
-        return self.engine.get_run(run_id)
+        return self.engine.resume_run(run_id)
 
     def progress(self, run_id: str, callback: t.Callable[[dict], None] | None = None,
                  delay: float = 2) -> dict:

@@ -432,8 +432,7 @@ class Store:
 
     def get_run(self, run_id: str) -> dict | None:
         with self._reading() as db:
-            row = db.execute(_SELECT_RUNS + " WHERE runs.run_id = ?",
-                                   (run_id,)).fetchone()
+            row = db.execute(_SELECT_RUNS + " WHERE runs.run_id = ?", (run_id,)).fetchone()
         return self._run_from_row(row) if row is not None else None
 
     def list_runs(self, statuses: t.Collection[str] | None = None) -> list[dict]:
@@ -444,7 +443,7 @@ class Store:
             args = tuple(statuses)
         with self._reading() as db:
             rows = db.execute(query + " ORDER BY runs.start_time, runs.run_id",
-                                    args).fetchall()
+                              args).fetchall()
         return [self._run_from_row(row) for row in rows]
 
     def page_runs(self, *, limit: int, offset: int = 0, statuses: t.Sequence[str] = (),
@@ -538,7 +537,7 @@ class Store:
         """A run row without its run state: listing or showing runs never needs the key,
         so a missing or wrong key affects only the runs it sealed (see :meth:`run_data`)."""
         run = _run_from_row(row)
-        del run["data"]
+        run.pop("data", None)
         return run
 
     def run_data(self, run_id: str) -> str | None:
@@ -565,7 +564,7 @@ class Store:
         shows the run's label and the flow's title as they are now."""
         with self._reading() as db:
             row = db.execute(_SELECT_WEB_INPUTS + " WHERE web_inputs.web_input_id = ?",
-                                   (web_input_id,)).fetchone()
+                             (web_input_id,)).fetchone()
         return _web_input_from_row(row) if row is not None else None
 
     def list_web_inputs(self, *, statuses: t.Collection[str] = (),
