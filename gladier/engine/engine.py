@@ -488,11 +488,14 @@ class LocalEngine:
         arguments.optional_string(flow_id, "flow_id")
         if isinstance(run_ids, str):
             run_ids = [run_ids]
+        rows: list[dict] = []
         if run_ids is not None:
-            rows = [self._store.get_run(run_id) for run_id in run_ids]
-            for run_id, row in zip(run_ids, rows):
+            for run_id in run_ids:
+                row = self._store.get_run(run_id)
                 if row is None:
                     self.get_run(run_id)  # raises, naming the database
+                else:
+                    rows.append(row)
         else:
             rows = self._store.list_runs([ACTIVE, INACTIVE])
         self._check_failure()

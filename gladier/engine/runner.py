@@ -604,7 +604,7 @@ class RunDriver:
             self._scheduler.call_at(min(time.time() + delay, action.deadline), self._resend,
                                     run_id, token)
             return
-        if run.adopted and _function_not_registered(error):
+        if run.adopted and error is not None and _function_not_registered(error):
             self._wait_for_function(run, error)
             return
         if error is not None or not isinstance(status, dict) or not status.get("action_id"):

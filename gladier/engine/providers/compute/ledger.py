@@ -84,7 +84,7 @@ class TaskLedger:
         """The tasks of the action a worker began and has not finished: task id -> pid."""
         claims: dict[str, int] = {}
         for entry in self._entries(action_id):
-            task = entry.get("task")
+            task = str(entry.get("task"))
             if "pid" in entry:
                 claims[task] = entry["pid"]
             else:
