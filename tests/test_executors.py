@@ -151,10 +151,12 @@ CRASH_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("registered", [False, True], ids=["submit", "registered"])
-def test_after_a_crash_a_task_on_a_given_executor_is_submitted_again(tmp_path, registered):
-    """The engine journals the action, not each task on an executor it does not own: a
-    task that was running when the engine died runs again when the run resumes (at least
-    once), where the local process pool's ledger makes it at most once."""
+def test_after_a_crash_a_task_on_a_given_executor_is_reported_interrupted(tmp_path,
+                                                                          registered):
+    """The engine journals the action, not each task on an executor it does not own, and
+    cannot ask that executor about a task an earlier process submitted: the task that was
+    running when the engine died is reported as TaskInterrupted at once when the run
+    resumes, not run again (at most once, like the local process pool's)."""
     marks, db = str(tmp_path / "marks.txt"), str(tmp_path / "runs.db")
     options = {"tests": os.path.dirname(__file__), "marks": marks, "db": db,
                "registered": registered}
@@ -163,6 +165,8 @@ def test_after_a_crash_a_task_on_a_given_executor_is_submitted_again(tmp_path, r
     done = subprocess.run(
         [sys.executable, "-c", CRASH_SCRIPT.format(**options, sleep=0, run_id=run_id)],
         capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [run_id, "SUCCEEDED"]
-    assert written_lines(marks) == ["started 0", "started 0"]
+    assert done.stdout.split() == [run_id, "FAILED"], done.stderr
+    with LocalEngine(db) as engine:
+        final = engine.get_run(run_id)
+    assert "TaskInterrupted" in final["details"]["details"]["cause"]
+    assert written_lines(marks) == ["started 0"]
