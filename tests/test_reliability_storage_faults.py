@@ -92,7 +92,7 @@ def test_a_damaged_database_is_one_error_naming_the_file_and_how_to_recover(tmp_
 PRIVATE_FLOW = {"StartAt": "Nap", "States": {
     "Nap": {"Type": "Wait", "Seconds": 50, "Next": "Use"},
     "Use": {"Type": "ExpressionEval", "ResultPath": "$.n", "End": True,
-            "Parameters": {"n.=": "len(input._private_pw)"}}}}
+            "Parameters": {"n.=": "len(input['_private_pw'])"}}}}
 
 
 def test_a_missing_key_is_never_replaced_while_sealed_runs_need_it(tmp_path, caplog):
