@@ -148,6 +148,24 @@ def stored_leaks(stored: bytes) -> list[str]:
     return [secret for secret in SECRETS if secret.encode() in stored]
 
 
+def test_a_local_providers_record_of_an_action_is_sealed(tmp_path):
+    """A built-in provider keeps each finished action's status (so a resumed run does not
+    start it again) in the engine's database, and that status may quote a private value of
+    its request (an expression's error text does): it is stored sealed, and read back whole
+    by the engine store's key and by a standalone store on the same file."""
+    from gladier.engine.providers.actions import ResultStore
+    from gladier.engine.store import Store
+
+    db = str(tmp_path / "engine.db")
+    status = {"action_id": "a1", "status": "FAILED",
+              "details": {"description": f"invalid literal for int(): '{PRIVATE_LISTED}'"}}
+    ResultStore(db, sealer=Store(db).sealer).save("expression_eval", "r1", "f1", status)
+
+    assert stored_leaks(b"".join(path.read_bytes() for path in tmp_path.iterdir()
+                                 if path.name.startswith("engine.db"))) == []
+    assert ResultStore(db).find_request("expression_eval", "r1") == ("f1", status)
+
+
 def test_failing_expressions_over_private_values_are_redacted_from_causes(tmp_path, caplog):
     """Python's error text quotes the value (``invalid literal for int(): '...'``); in the
     provider's failed status, the caught error, the engine's own expression error and the

@@ -283,6 +283,7 @@ class LocalEngine:
 
                 self._registry = ProviderRegistry(functions=FunctionRegistry(),
                                                   store_path=self.db_path,
+                                                  sealer=self._store.sealer,
                                                   time_scale=self.time_scale,
                                                   **self._provider_options)
             return self._registry

@@ -246,6 +246,12 @@ class Store:
             self._db.close()
             self.closed = True
 
+    @property
+    def sealer(self) -> "_Sealer":
+        """This database's sealer: the local providers' own records (their statuses may quote
+        private values) are sealed with the same key."""
+        return self._sealer
+
     def _has_sealed(self) -> bool:
         with self._reading() as db:
             return db.execute("SELECT 1 FROM runs WHERE data LIKE ? LIMIT 1",

@@ -23,6 +23,9 @@ from gladier.engine.providers.base import ACTIVE, TERMINAL
 from gladier.engine.timing import now_iso
 from gladier.exc import ActionProviderError
 
+if t.TYPE_CHECKING:
+    from gladier.engine.store import _Sealer
+
 log = logging.getLogger(__name__)
 
 #: Who created an action when the request names nobody (the local user).
@@ -81,11 +84,17 @@ def copy_status(document: dict) -> dict:
 class ResultStore:
     """Final ActionStatus documents in SQLite, by provider scope and ``request_id``.
 
-    It shares the engine's database file, in its own table ``provider_actions``.
+    It shares the engine's database file, in its own table ``provider_actions``. A status
+    may quote the private values its request held (a provider's error text does), and the
+    provider cannot tell which they were: every document is stored sealed by ``sealer`` (the
+    engine store's, so one key file serves both; by default one of its own on that key file).
     """
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, *, sealer: _Sealer | None = None):
+        from gladier.engine.store import _Sealer
+
         self.path = path
+        self._sealer = sealer or _Sealer(path, has_sealed=self._has_sealed)
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
 
@@ -115,7 +124,7 @@ class ResultStore:
 
     def save(self, scope: str, request_id: str, fingerprint: str, document: dict) -> None:
         check_bounds(document, "The action's status")  # NotJSONData naming the limit
-        text = json.dumps(document, default=repr)
+        text = self._sealer.seal(json.dumps(document, default=repr), always=True)
         with self._lock:
             self._connection().execute(
                 "INSERT OR REPLACE INTO provider_actions VALUES (?, ?, ?, ?, ?)",
@@ -133,7 +142,7 @@ class ResultStore:
                 )
                 .fetchone()
             )
-        return (row[0], json.loads(row[1])) if row else None
+        return (row[0], self._document(row[1])) if row else None
 
     def find_action(self, scope: str, action_id: str) -> tuple[str, str, dict] | None:
         with self._lock:
@@ -146,7 +155,17 @@ class ResultStore:
                 )
                 .fetchone()
             )
-        return (row[0], row[1], json.loads(row[2])) if row else None
+        return (row[0], row[1], self._document(row[2])) if row else None
+
+    def _document(self, stored: str) -> dict:
+        text = self._sealer.unseal(stored)
+        assert text is not None  # the column is NOT NULL
+        return json.loads(text)
+
+    def _has_sealed(self) -> bool:
+        with self._lock:
+            return self._connection().execute(
+                "SELECT 1 FROM provider_actions LIMIT 1").fetchone() is not None
 
     def forget(self, scope: str, action_id: str) -> None:
         with self._lock:

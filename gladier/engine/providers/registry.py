@@ -33,6 +33,7 @@ if t.TYPE_CHECKING:
     from gladier.engine.providers.compute import ComputeProvider
     from gladier.engine.providers.search import LocalSearchIndex
     from gladier.engine.providers.transfer import LocalTransferService
+    from gladier.engine.store import _Sealer
 
 COMPUTE_URL = "https://compute.actions.globus.org"
 COMPUTE_URLS = frozenset({COMPUTE_URL, COMPUTE_URL + "/v3", COMPUTE_URL + "/fxap"})
@@ -110,7 +111,7 @@ class ProviderRegistry:
     ``tokens``: ActionUrl prefix -> bearer token (added to ``GLADIER_LOCAL_TOKENS``);
     ``executors``: compute endpoint id -> ``concurrent.futures.Executor``;
     ``store_path``: SQLite file where local providers keep finished actions, so a resumed
-    run does not repeat them; ``strict_endpoints``: refuse compute endpoints that have no
+    run does not repeat them, sealed by ``sealer`` (the engine store's); ``strict_endpoints``: refuse compute endpoints that have no
     executor instead of running them in the local process pool; ``time_scale``: the
     engine's, for providers that wait (default ``GLADIER_TIME_SCALE``).
     """
@@ -123,6 +124,7 @@ class ProviderRegistry:
         executors: t.Mapping[str, cf.Executor] | None = None,
         functions: FunctionRegistry | None = None,
         store_path: str | None = None,
+        sealer: _Sealer | None = None,
         strict_endpoints: bool = False,
         time_scale: float | None = None,
     ):
@@ -134,7 +136,7 @@ class ProviderRegistry:
         self.functions = functions if functions is not None else FunctionRegistry()
         self.strict_endpoints = strict_endpoints
         self.time_scale = time_scale
-        self.store = ResultStore(store_path) if store_path else None
+        self.store = ResultStore(store_path, sealer=sealer) if store_path else None
         self._lock = threading.RLock()
         self._registered: dict[str, t.Any] = {}
         self._local: dict[str, t.Any] = {}
