@@ -200,6 +200,20 @@ class _Sealer:
         return key
 
 
+def _switch_to_wal(db: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while another process switches the same new
+    database: SQLite answers "database is locked" at once there, without its busy handler."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _create_private_file(path: str) -> None:
     """Create the database file readable by its owner only (it holds run data)."""
     directory = os.path.dirname(os.path.abspath(path))
@@ -226,7 +240,7 @@ class Store:
                                        timeout=BUSY_TIMEOUT)
             self._db.row_factory = sqlite3.Row
             self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(self._db)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             _create_schema(self._db)

@@ -24,6 +24,10 @@ def chunk_size(tasks: int, workers: int) -> int:
     return max(1, min(CHUNK_MAX, tasks // (workers * CHUNKS_PER_WORKER)))
 
 
+#: How long closing the pool waits for its manager thread (it ends once running tasks do).
+CLOSE_GRACE_SECONDS = 5.0
+
+
 class LocalPool:
     """A ``ProcessPoolExecutor`` started on first use, whose workers watch the engine
     (:func:`~gladier.engine.providers.compute.worker.watch_parent`); replaced by a new pool
@@ -71,8 +75,15 @@ class LocalPool:
         return {worker.pid for worker in workers}
 
     def close(self) -> None:
-        """Stop the pool; tasks not yet started are dropped."""
+        """Stop the pool; tasks not yet started are dropped.
+
+        The pool's manager thread is given a moment to end: one still ending when the
+        interpreter exits races ``concurrent.futures``' own exit hook over its wake-up pipe
+        (CPython before 3.12.1 then prints "OSError: Bad file descriptor" at exit)."""
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+            manager = getattr(pool, "_executor_manager_thread", None)  # no public accessor
+            if manager is not None:
+                manager.join(CLOSE_GRACE_SECONDS)
