@@ -135,6 +135,25 @@ def test_compute_endpoint_given_an_executor_runs_on_the_embedded_engine(tmp_path
     assert client.engine == "local" and final["status"] == "SUCCEEDED"
 
 
+def test_compute_endpoint_listed_in_the_environment_runs_in_the_local_pool(
+        tmp_path, monkeypatch):
+    """An unchanged script whose input names a real endpoint: GLADIER_LOCAL_ENDPOINTS lets
+    the local process pool serve it, as GLADIER_LOCAL_COLLECTIONS maps collections."""
+    data = tmp_path / "data.txt"
+    data.write_text("one line\n")
+    run_input = {"input": {"path": str(data), "compute_endpoint": REAL_ENDPOINT}}
+    with pytest.raises(UnconfiguredResource, match="GLADIER_LOCAL_ENDPOINTS"):
+        SummaryClient(engine="local").run_flow(run_input)
+
+    monkeypatch.setenv("GLADIER_LOCAL_ENDPOINTS", f"{LOCAL_ENDPOINT_ID}, {REAL_ENDPOINT}")
+    client = SummaryClient()
+    run = client.run_flow(run_input)
+    final = client.progress(run["run_id"], callback=lambda run: None, delay=0.05)
+
+    assert client.engine == "local" and final["status"] == "SUCCEEDED"
+    client.flows_manager.engine.close()
+
+
 # -- a Globus client stays on Globus -----------------------------------------------------
 
 

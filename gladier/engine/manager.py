@@ -60,7 +60,7 @@ class LocalFlowsManager(BaseFlowsManager):
         """``{"endpoints": ..., "collections": ...}``: the compute endpoint ids and
         collection ids this manager's engine serves locally (read without opening it)."""
         from gladier.engine.providers.collection_roots import collections_from_env
-        from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
+        from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID, endpoints_from_env
 
         if self._engine is None:
             collections = {**collections_from_env(), **(self._collections or {})}
@@ -68,7 +68,7 @@ class LocalFlowsManager(BaseFlowsManager):
         else:
             collections = self._engine.providers.collections.mapping()
             executors = self._engine.providers.executors
-        return {"endpoints": {LOCAL_ENDPOINT_ID, *executors},
+        return {"endpoints": {LOCAL_ENDPOINT_ID, *endpoints_from_env(), *executors},
                 "collections": {str(c) for c in collections}}
 
     def unconfigured_resources(self, definition: dict, flow_input: dict) -> list:
@@ -95,8 +95,10 @@ class LocalFlowsManager(BaseFlowsManager):
             ways.append(f"map each collection to a local directory (GLADIER_LOCAL_COLLECTIONS="
                         f"'{{{example}}}', or LocalFlowsManager(collections={{...}}))")
         if len(collections) < len(missing):
-            ways.append("give each compute endpoint an executor (LocalFlowsManager(executors="
-                        "{endpoint_id: concurrent.futures.ProcessPoolExecutor()})) or use the "
+            ways.append("run each compute endpoint in the local process pool "
+                        "(GLADIER_LOCAL_ENDPOINTS='ENDPOINT_ID ...'), give it an executor "
+                        "(LocalFlowsManager(executors={endpoint_id: "
+                        "concurrent.futures.ProcessPoolExecutor()})) or use the "
                         f"local endpoint {LOCAL_ENDPOINT_ID}")
         raise UnconfiguredResource(
             "This run would act for Globus resources the embedded engine was not given: "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import os
 import pickle
 import textwrap
 import threading
@@ -20,6 +21,15 @@ from gladier.exc import ActionProviderError, DeveloperException
 
 #: The compute endpoint id the local process pool answers to.
 LOCAL_ENDPOINT_ID = "4b116d3c-1703-4f8f-9f6f-39921e5864df"
+#: Other compute endpoint ids (comma- or space-separated) the user lets the pool serve.
+LOCAL_ENDPOINTS_ENV = "GLADIER_LOCAL_ENDPOINTS"
+
+
+def endpoints_from_env() -> set[str]:
+    """The endpoint ids in ``GLADIER_LOCAL_ENDPOINTS``: a script whose input names real
+    compute endpoints runs on the embedded engine unchanged, as collections mapped by
+    ``GLADIER_LOCAL_COLLECTIONS`` do."""
+    return set(os.environ.get(LOCAL_ENDPOINTS_ENV, "").replace(",", " ").split())
 
 _FUNCTION_NAMESPACE = uuid.UUID("0c7a31e2-58f4-4e4b-b1a4-8d8f3f6a2c57")
 

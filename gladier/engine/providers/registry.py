@@ -111,8 +111,9 @@ class ProviderRegistry:
     ``tokens``: ActionUrl prefix -> bearer token (added to ``GLADIER_LOCAL_TOKENS``);
     ``executors``: compute endpoint id -> ``concurrent.futures.Executor``;
     ``store_path``: SQLite file where local providers keep finished actions, so a resumed
-    run does not repeat them, sealed by ``sealer`` (the engine store's); ``strict_endpoints``: refuse compute endpoints that have no
-    executor instead of running them in the local process pool; ``time_scale``: the
+    run does not repeat them, sealed by ``sealer`` (the engine store's);
+    ``strict_endpoints``: refuse compute endpoints that have no executor instead of running
+    them in the local process pool; ``time_scale``: the
     engine's, for providers that wait (default ``GLADIER_TIME_SCALE``).
     """
 
