@@ -43,3 +43,13 @@ def written_lines(path: str) -> list[str]:
         return []
     with open(path) as f:
         return [line.strip() for line in f if line.strip()]
+
+
+def record_effect(workdir: str, label: str, seconds: float) -> None:
+    """The side effect the crash and interrupt tests count: ``label`` and this pid in
+    begun.log, a sleep of ``seconds``, then ``label`` in effects.log."""
+    with open(os.path.join(workdir, "begun.log"), "a") as f:
+        f.write(f"{label} {os.getpid()}\n")
+    time.sleep(seconds)
+    with open(os.path.join(workdir, "effects.log"), "a") as f:
+        f.write(f"{label}\n")

@@ -32,7 +32,7 @@ from gladier.engine import LocalEngine
 from gladier.engine.providers.compute import process_running, watch_parent
 from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
 from gladier.exc import ActionProviderError
-from killed_child import run_and_kill, written_lines
+from killed_child import record_effect, run_and_kill, written_lines
 
 SEED = 20261123
 CHAINS = 10
@@ -76,11 +76,7 @@ STEPS = ("C1", "P1", "C2a", "C2b")
 
 def append_effect(workdir: str, run: str, step: str, round: int, seconds: float) -> str:
     """A compute function with a side effect: one line in effects.log when it ends."""
-    with open(os.path.join(workdir, "begun.log"), "a") as f:
-        f.write(f"{run}:{step}:{round} {os.getpid()}\n")
-    time.sleep(seconds)
-    with open(os.path.join(workdir, "effects.log"), "a") as f:
-        f.write(f"{run}:{step}:{round}\n")
+    record_effect(workdir, f"{run}:{step}:{round}", seconds)
     return step
 
 

@@ -11,12 +11,10 @@ its end exactly once, and then the next state.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
@@ -26,7 +24,7 @@ from gladier.cli import cli
 from gladier.engine import LocalEngine
 from gladier.engine.providers.compute import process_running
 from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
-from killed_child import written_lines
+from killed_child import record_effect, written_lines
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 FUNCTION_ID = "5a7c1e2d-9b3f-4d6a-8c1e-0f2a3b4c5d6e"
@@ -34,11 +32,7 @@ FUNCTION_ID = "5a7c1e2d-9b3f-4d6a-8c1e-0f2a3b4c5d6e"
 
 def slow_effect(workdir: str, step: str, seconds: float) -> str:
     """Notes its start (with its pid), sleeps, then leaves its effect."""
-    with open(os.path.join(workdir, "begun.log"), "a") as f:
-        f.write(f"{step} {os.getpid()}\n")
-    time.sleep(seconds)
-    with open(os.path.join(workdir, "effects.log"), "a") as f:
-        f.write(f"{step}\n")
+    record_effect(workdir, step, seconds)
     return step
 
 

@@ -16,7 +16,7 @@ import time
 from gladier.engine import LocalEngine
 from gladier.engine.providers.compute import process_running
 from gladier.engine.providers.functions import LOCAL_ENDPOINT_ID
-from killed_child import run_and_kill, written_lines
+from killed_child import record_effect, run_and_kill, written_lines
 
 FUNCTION_ID = "0d8f4b7e-3c1a-4e59-8a62-7f0b9c2d1e43"
 
@@ -35,11 +35,7 @@ def flow(tasks: int) -> dict:
 
 def effect(workdir: str, name: str, seconds: float) -> str:
     """A compute function with a side effect: a line in begun.log, then in effects.log."""
-    with open(os.path.join(workdir, "begun.log"), "a") as f:
-        f.write(f"{name} {os.getpid()}\n")
-    time.sleep(seconds)
-    with open(os.path.join(workdir, "effects.log"), "a") as f:
-        f.write(f"{name}\n")
+    record_effect(workdir, name, seconds)
     return name.upper()
 
 
