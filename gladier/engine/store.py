@@ -129,7 +129,7 @@ PRIVATE_MARKER = '"_private'
 SEALED_PREFIX = "sealed:"
 
 
-class _Sealer:
+class Sealer:
     """Seals run states that hold private values, with a key file beside the database."""
 
     def __init__(self, db_path: str, *, has_sealed: t.Callable[[], bool]) -> None:
@@ -252,7 +252,7 @@ class Store:
                               hint="give a database file whose directory can be created and "
                                    "written: --db PATH (or GLADIER_DB)") from err
         self._lock = threading.RLock()
-        self._sealer = _Sealer(path, has_sealed=self._has_sealed)
+        self._sealer = Sealer(path, has_sealed=self._has_sealed)
         self.closed = False
 
     def close(self) -> None:
@@ -261,7 +261,7 @@ class Store:
             self.closed = True
 
     @property
-    def sealer(self) -> "_Sealer":
+    def sealer(self) -> "Sealer":
         """This database's sealer: the local providers' own records (their statuses may quote
         private values) are sealed with the same key."""
         return self._sealer

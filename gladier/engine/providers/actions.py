@@ -24,7 +24,7 @@ from gladier.engine.timing import now_iso
 from gladier.exc import ActionProviderError
 
 if t.TYPE_CHECKING:
-    from gladier.engine.store import _Sealer
+    from gladier.engine.store import Sealer
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +90,11 @@ class ResultStore:
     engine store's, so one key file serves both; by default one of its own on that key file).
     """
 
-    def __init__(self, path: str, *, sealer: _Sealer | None = None):
-        from gladier.engine.store import _Sealer
+    def __init__(self, path: str, *, sealer: Sealer | None = None):
+        from gladier.engine.store import Sealer
 
         self.path = path
-        self._sealer = sealer or _Sealer(path, has_sealed=self._has_sealed)
+        self._sealer = sealer or Sealer(path, has_sealed=self._has_sealed)
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
 

@@ -33,7 +33,7 @@ if t.TYPE_CHECKING:
     from gladier.engine.providers.compute import ComputeProvider
     from gladier.engine.providers.search import LocalSearchIndex
     from gladier.engine.providers.transfer import LocalTransferService
-    from gladier.engine.store import _Sealer
+    from gladier.engine.store import Sealer
 
 COMPUTE_URL = "https://compute.actions.globus.org"
 COMPUTE_URLS = frozenset({COMPUTE_URL, COMPUTE_URL + "/v3", COMPUTE_URL + "/fxap"})
@@ -125,7 +125,7 @@ class ProviderRegistry:
         executors: t.Mapping[str, cf.Executor] | None = None,
         functions: FunctionRegistry | None = None,
         store_path: str | None = None,
-        sealer: _Sealer | None = None,
+        sealer: Sealer | None = None,
         strict_endpoints: bool = False,
         time_scale: float | None = None,
     ):
