@@ -346,6 +346,30 @@ def test_cancel_stops_tasks_of_chunks_already_sent_to_a_worker(ledger_provider, 
         assert stream.read() == "t0\n"
 
 
+def test_cancel_wins_over_the_failure_of_the_task_it_stopped(ledger_provider, tmp_path,
+                                                             monkeypatch):
+    """The stopped task reports back (as failed) before cancel records the action as
+    canceled: the action is still canceled, not failed by its task."""
+    log, gate = str(tmp_path / "started.log"), str(tmp_path / "gate")
+    started = ledger_provider.run({"request_id": "canceled", "body": tasks_of(
+        line_then_wait_for, [[log, gate, "only"]])})
+    while not os.path.exists(log):
+        time.sleep(0.01)
+    futures = ledger_provider._batches[started["action_id"]].futures
+    stop_running = ledger_provider._stop_running
+
+    def stop_and_wait_for_the_task(action_id):
+        stop_running(action_id)
+        cf.wait(futures, timeout=30)  # the worker's chunk came back, its task stopped
+
+    monkeypatch.setattr(ledger_provider, "_stop_running", stop_and_wait_for_the_task)
+    canceled = ledger_provider.cancel(started["action_id"])
+
+    assert all(future.done() for future in futures)
+    assert canceled["details"]["code"] == "ActionCanceled"
+    assert ledger_provider.status(started["action_id"])["details"]["code"] == "ActionCanceled"
+
+
 def test_tasks_that_finished_before_their_worker_died_keep_their_results(ledger_provider):
     final = run(ledger_provider, tasks_of(killed_at, [[i, 2] for i in range(64)]))
 

@@ -65,6 +65,7 @@ class Batch:
         self.errors: dict[int, dict] = {}
         self.remaining = len(tasks)
         self.futures: list[cf.Future] = []
+        self.canceled = False  # set by cancel: the tasks' outcomes no longer finish it
         self.lock = threading.Lock()
 
 
@@ -187,6 +188,9 @@ class ComputeProvider:
         if document["status"] in TERMINAL:
             return document
         batch = self._batches.pop(action_id, None)
+        if batch is not None:
+            with batch.lock:  # tasks the stop makes fail must not finish it as failed
+                batch.canceled = True
         if self._ledger is not None:
             self._ledger.cancel(action_id)  # tasks of chunks already sent do not start
             self._stop_running(action_id)
@@ -349,7 +353,7 @@ class ComputeProvider:
                 else:
                     batch.errors[index] = error
             batch.remaining -= len(outcomes)
-            last = batch.remaining == 0
+            last = batch.remaining == 0 and not batch.canceled
         if last:
             self._complete(batch)
 
