@@ -22,11 +22,12 @@ from _common import HERE, JSON_PREFIX, parse_json_line
 BENCHMARKS = {
     "import": ("bench_import.py", [], ["--repeats", "7"]),
     "pass_chain": ("bench_pass_chain.py", [], ["--repeats", "2"]),
-    "waits": ("bench_waits.py", [], ["--repeats", "1"]),
+    "waits": ("bench_waits.py", [], ["--runs", "2000", "--repeats", "1"]),
     "compute": ("bench_compute.py", [], ["--repeats", "3"]),
     "progress_calls": ("bench_progress_calls.py", ["--reference"], ["--reference"]),
     "flowgen": ("bench_flowgen.py", ["--reference"], ["--reference", "--repeats", "3"]),
     "serve": ("bench_serve.py", [], ["--runs", "5000", "--repeats", "10"]),
+    "runs_db": ("bench_runs_db.py", ["--serve"], ["--runs", "10000", "--repeats", "10"]),
 }
 
 

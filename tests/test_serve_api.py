@@ -151,6 +151,30 @@ def test_list_runs_pages_newest_first_with_the_services_filters(clients):
     assert [run["run_id"] for run in by_title] == [odd]
 
 
+def test_the_next_page_of_runs_follows_the_last_run_shown_not_a_count(clients):
+    """A marker holds the query and where the page after it starts: a run started between
+    two pages does not push a run of the first page onto the second (as a count of runs to
+    skip would), and any order pages through every run once."""
+    flows, specific = clients
+    hello = flows.create_flow(title="Hello", definition=HELLO, input_schema=HELLO_SCHEMA)
+    ids = [specific(hello["id"]).run_flow({"msg": str(i)}, label=f"batch {i % 4}")["run_id"]
+           for i in range(11)]
+    for run_id in ids:
+        wait_for_status(flows, run_id, {"SUCCEEDED", "FAILED"})
+    first = flows.list_runs(query_params={"per_page": 5})
+    assert [run["run_id"] for run in first["runs"]] == ids[::-1][:5]
+    late = specific(hello["id"]).run_flow({"msg": "late"})["run_id"]
+    second = flows.list_runs(marker=first["marker"])
+    assert [run["run_id"] for run in second["runs"]] == ids[::-1][5:10] and late not in [
+        run["run_id"] for run in second["runs"]]
+    for order in ("label DESC", "completion_time ASC", "status ASC,start_time DESC"):
+        whole = [run["run_id"] for run in flows.list_runs(
+            query_params={"orderby": order, "per_page": 50})["runs"]]
+        paged = [run["run_id"] for run in flows.paginated.list_runs(
+            query_params={"orderby": order, "per_page": 3}).items()]
+        assert paged == whole and len(whole) == 12, order
+
+
 def test_run_log_pages_follow_the_marker(clients):
     flows, specific = clients
     flow = flows.create_flow(title="Hello", definition=HELLO, input_schema=HELLO_SCHEMA)

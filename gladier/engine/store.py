@@ -116,6 +116,10 @@ _SELECT_RUN_DOCUMENTS = (
 RUN_ORDER_FIELDS = {"id": "runs.run_id", "start_time": "runs.start_time",
                     "completion_time": "runs.completion_time", "status": "runs.status",
                     "label": "runs.label"}
+#: The order of a page of runs when none is asked for: newest first.
+DEFAULT_RUN_ORDER = (("start_time", True),)
+#: Run columns that are never NULL (a page key over them compares as one row value).
+_NOT_NULL_RUN_ORDER = frozenset({"runs.run_id", "runs.start_time", "runs.status"})
 #: Orders a page of flows may be sorted in.
 FLOW_ORDER_FIELDS = {"id": "flow_id", "title": "title", "created_at": "created_at",
                      "updated_at": "updated_at"}
@@ -240,6 +244,9 @@ class Store:
                                        timeout=BUSY_TIMEOUT)
             self._db.row_factory = sqlite3.Row
             self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+            # Before anything is written (the WAL switch writes the header): a new database
+            # keeps the page map that lets pruning give space back (see prune_runs).
+            self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
             _switch_to_wal(self._db)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -471,17 +478,26 @@ class Store:
                   flow_titles: t.Sequence[str] = (),
                   start_time: tuple[str | None, str | None] = (None, None),
                   completion_time: tuple[str | None, str | None] = (None, None),
-                  orderby: t.Sequence[tuple[str, bool]] = ()) -> list[dict]:
+                  orderby: t.Sequence[tuple[str, bool]] = (),
+                  after: t.Sequence[t.Any] | None = None) -> list[dict]:
         """Run rows without their run state, ``limit`` of them from ``offset``: the
         service's GET /runs. ``labels`` and ``flow_titles`` match substrings (any case);
         a time range is ``(from, before)``, either end open; ``orderby`` is
-        ``(field, descending)`` pairs of :data:`RUN_ORDER_FIELDS` (default newest first)."""
+        ``(field, descending)`` pairs of :data:`RUN_ORDER_FIELDS` (default newest first).
+
+        ``after`` (the :func:`run_page_key` of the last run of the page before) starts the
+        page right after that run: the next page is found on the index of its order, however
+        deep it is (an ``offset`` makes SQLite step over every run before it)."""
         where, args = _run_where(statuses=statuses, flow_ids=flow_ids, labels=labels,
                                  flow_titles=flow_titles, start_time=start_time,
                                  completion_time=completion_time)
+        orderby = list(orderby or DEFAULT_RUN_ORDER)
+        if after is not None:
+            beyond, beyond_args = _after_clause(orderby, after)
+            where = (where + " AND " if where else " WHERE ") + beyond
+            args.extend(beyond_args)
         query = _SELECT_RUN_DOCUMENTS + where
-        query += _order_clause(orderby or [("start_time", True)], RUN_ORDER_FIELDS,
-                               "runs.run_id")
+        query += _order_clause(orderby, RUN_ORDER_FIELDS, "runs.run_id")
         with self._reading() as db:
             rows = db.execute(query + " LIMIT ? OFFSET ?",
                               (*args, int(limit), int(offset))).fetchall()
@@ -537,7 +553,32 @@ class Store:
             run_ids = [row[0] for row in db.execute(select, args).fetchall()]
             for table in _RUN_TABLES:
                 db.execute(f"DELETE FROM {table} WHERE run_id IN ({select})", args)
+        if run_ids:
+            self._give_back_space()
         return run_ids
+
+    def _give_back_space(self) -> None:
+        """Shrink the file by the pages deleted runs left free.
+
+        SQLite frees pages at the end of the file only in auto-vacuum mode, which it takes
+        when the database is new (before its first table; the store asks for it at open) or
+        through VACUUM: a database made before is converted by its first prune (one VACUUM,
+        which rewrites the file), later prunes run an incremental vacuum. The WAL is then
+        checkpointed, so the main file shrinks now (if another process reads the database
+        at that moment, the checkpoint is left for later and the file shrinks then).
+        """
+        with self._lock:
+            db = self._db
+            try:
+                if db.execute("PRAGMA auto_vacuum").fetchone()[0] == 0:
+                    db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                    db.execute("VACUUM")
+                else:
+                    # executescript steps the pragma to its end (execute frees one page)
+                    db.executescript("PRAGMA incremental_vacuum;")
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            except sqlite3.Error as err:
+                raise storage_error(err, self.path, writing=True) from err
 
     def log_entries(self, run_id: str, *, limit: int | None = None, offset: int = 0,
                     reverse: bool = False) -> list[dict]:
@@ -810,6 +851,51 @@ def _order_clause(orderby: t.Sequence[tuple[str, bool]], fields: dict[str, str],
     last_descending = orderby[-1][1] if orderby else False
     terms.append(f"{tiebreak} {'DESC' if last_descending else 'ASC'}")
     return " ORDER BY " + ", ".join(terms)
+
+
+def run_page_key(run: dict, orderby: t.Sequence[tuple[str, bool]] = ()) -> list:
+    """The values a run (a row or a run document) is ordered by in a page of runs, for
+    ``page_runs(after=...)``: those of ``orderby``'s fields, then its id."""
+    fields = [field for field, _ in orderby or DEFAULT_RUN_ORDER]
+    return [run["run_id" if field == "id" else field] for field in fields] + [run["run_id"]]
+
+
+def _after_clause(orderby: t.Sequence[tuple[str, bool]], after: t.Sequence[t.Any]
+                  ) -> tuple[str, list]:
+    """The WHERE term keeping the runs that come after the page key ``after`` in this
+    order (SQLite sorts NULL first, so last when descending)."""
+    for field, _ in orderby:
+        if field not in RUN_ORDER_FIELDS:
+            raise EngineError(f"Cannot order by {field!r}; choose one of "
+                              f"{sorted(RUN_ORDER_FIELDS)}")
+    last_descending = orderby[-1][1] if orderby else False
+    terms = [(RUN_ORDER_FIELDS[field], descending) for field, descending in orderby]
+    terms.append(("runs.run_id", last_descending))
+    if len(after) != len(terms):
+        raise EngineError(f"A page key of runs has {len(terms)} values, not {len(after)}")
+    directions = {descending for _, descending in terms}
+    if len(directions) == 1 and None not in after and all(
+            column in _NOT_NULL_RUN_ORDER for column, _ in terms):
+        # one row value: SQLite starts the page on the order's index
+        columns = ", ".join(column for column, _ in terms)
+        marks = ", ".join("?" * len(terms))
+        return f"({columns}) {'<' if directions == {True} else '>'} ({marks})", list(after)
+    alternatives, args = [], []
+    for position, (column, descending) in enumerate(terms):
+        value = after[position]
+        parts, part_args = [], []
+        for earlier, (tied, _) in enumerate(terms[:position]):
+            parts.append(f"{tied} IS ?")
+            part_args.append(after[earlier])
+        if value is None:
+            parts.append("0" if descending else f"{column} IS NOT NULL")
+        else:
+            parts.append(f"({column} < ? OR {column} IS NULL)" if descending
+                         else f"{column} > ?")
+            part_args.append(value)
+        alternatives.append("(" + " AND ".join(parts) + ")")
+        args.extend(part_args)
+    return "(" + " OR ".join(alternatives) + ")", args
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:

@@ -227,17 +227,22 @@ def _orderby(terms: list[str]) -> list[tuple[str, bool]]:
 
 def list_runs(request: Request, flow_id: str | None = None) -> JSONResponse:
     """GET /runs (and /flows/{flow_id}/runs): newest first, the service's filters."""
-    query, offset = paging.read_page(request.query_params, _runs_query)
+    from gladier.engine.store import run_page_key
+
+    query, position = paging.read_page(request.query_params, _runs_query, keyset=True)
     if flow_id is not None:
         _engine(request).get_flow(flow_id)
         query = dict(query, flow_ids=[flow_id])
     limit = query["per_page"]
+    orderby = _orderby(query["orderby"])
+    after = position if isinstance(position, list) else None
+    offset = 0 if after is not None else position
     runs = _engine(request).page_runs(
-        limit=limit + 1, offset=offset, statuses=query["statuses"], flow_ids=query["flow_ids"],
-        labels=query["labels"], flow_titles=query["flow_titles"],
+        limit=limit + 1, offset=offset, after=after, statuses=query["statuses"],
+        flow_ids=query["flow_ids"], labels=query["labels"], flow_titles=query["flow_titles"],
         start_time=tuple(query["start_time"]), completion_time=tuple(query["completion_time"]),
-        orderby=_orderby(query["orderby"]))
-    info = paging.page(runs, query, offset, limit)
+        orderby=orderby)
+    info = paging.page(runs, query, offset, limit, key=lambda run: run_page_key(run, orderby))
     return JSONResponse({"runs": runs, **info})
 
 

@@ -2,8 +2,9 @@
 
 The service's markers are opaque and "encode all state in a given query, therefore it's
 unnecessary to provide query arguments once an initial marker has been received" (its
-OpenAPI description of ``GET /flows``): here a marker is the query's filters and the next
-offset, as URL-safe base64 JSON.
+OpenAPI description of ``GET /flows``): here a marker is the query's filters and where
+the next page starts, as URL-safe base64 JSON: an offset, or (for runs) the sort key of
+the last run of the page before, so a deep page is found on an index, not counted to.
 """
 
 from __future__ import annotations
@@ -46,41 +47,54 @@ def flag(params: QueryParams, name: str) -> bool:
     return text in ("true", "1")
 
 
-def encode_marker(query: dict, offset: int) -> str:
-    """The marker of the page that starts at ``offset`` of ``query``'s results."""
-    text = json.dumps({"query": query, "offset": offset}, separators=(",", ":"), sort_keys=True)
+#: Where a page starts: an offset into the results, or the sort key of the item before it.
+Position = t.Union[int, list]
+
+
+def encode_marker(query: dict, position: Position) -> str:
+    """The marker of the page of ``query``'s results that starts at ``position``."""
+    where = "offset" if isinstance(position, int) else "after"
+    text = json.dumps({"query": query, where: position}, separators=(",", ":"),
+                      sort_keys=True)
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def decode_marker(marker: str) -> tuple[dict, int]:
-    """``(query, offset)`` from a marker (400 BAD_REQUEST for one this server did not make)."""
+def decode_marker(marker: str, *, keyset: bool = False) -> tuple[dict, Position]:
+    """``(query, position)`` from a marker (400 BAD_REQUEST for one this server did not
+    make, or one of a sort key where ``keyset`` is False)."""
     try:
         padded = marker + "=" * (-len(marker) % 4)
         decoded = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        query, offset = decoded["query"], decoded["offset"]
-        if not isinstance(query, dict) or not isinstance(offset, int) or offset < 0:
+        query = decoded["query"]
+        position = decoded["after"] if keyset and "after" in decoded else decoded["offset"]
+        if not isinstance(query, dict) or isinstance(position, bool) or not (
+                isinstance(position, list) or isinstance(position, int) and position >= 0):
             raise ValueError(marker)
     except (binascii.Error, ValueError, KeyError, TypeError):
         raise RequestError("BAD_REQUEST", f"Invalid pagination marker {marker!r}") from None
-    return query, offset
+    return query, position
 
 
-def read_page(params: QueryParams, read_query: t.Callable[[QueryParams], dict]
-              ) -> tuple[dict, int]:
-    """The query and offset of the page asked for: from the marker when one is given
-    (``marker`` or the older ``pagination_token``), else from the parameters."""
+def read_page(params: QueryParams, read_query: t.Callable[[QueryParams], dict], *,
+              keyset: bool = False) -> tuple[dict, t.Any]:
+    """The query and position of the page asked for: from the marker when one is given
+    (``marker`` or the older ``pagination_token``), else from the parameters (offset 0).
+    The position is an offset, or with ``keyset`` maybe a sort key (see :func:`page`)."""
     marker = params.get("marker") or params.get("pagination_token")
     if marker:
-        return decode_marker(marker)
+        return decode_marker(marker, keyset=keyset)
     return read_query(params), 0
 
 
-def page(items: list, query: dict, offset: int, limit: int) -> dict:
+def page(items: list, query: dict, offset: int, limit: int,
+         key: t.Callable[[t.Any], list] | None = None) -> dict:
     """``{"limit", "has_next_page", "marker"}`` for ``items`` read with ``limit + 1``;
-    ``items`` is cut to the page."""
+    ``items`` is cut to the page. With ``key``, the marker holds the sort key of the page's
+    last item rather than the next offset."""
     has_next = len(items) > limit
     del items[limit:]
     info: dict[str, t.Any] = {"limit": limit, "has_next_page": has_next}
     if has_next:
-        info["marker"] = encode_marker(query, offset + limit)
+        info["marker"] = encode_marker(
+            query, offset + limit if key is None else key(items[-1]))
     return info
