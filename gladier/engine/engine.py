@@ -152,11 +152,13 @@ class LocalEngine:
                                   "executors": executors}
         self._registry: t.Any = None
         self._registry_lock = threading.Lock()
-        self._scheduler = Scheduler()
+        self._scheduler = Scheduler(journal=self._store, on_batch_error=self._batch_failed)
         self.driver_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._driver = RunDriver(driver_id=self.driver_id, store=self._store,
                                  scheduler=self._scheduler,
-                                 providers=lambda: self.providers, publish=self._publish,
+                                 providers=lambda: self.providers,
+                                 publish=lambda run_id, entries: self._scheduler.after_batch(
+                                     self._publish, run_id, entries),
                                  identity=self.identity, time_scale=self.time_scale,
                                  max_state_size=max_state_size,
                                  max_poll_interval=max_poll_interval,
@@ -600,6 +602,12 @@ class LocalEngine:
             self.failure = err
             log.error("gladier engine: stopped: %s (%s)", err, err.hint)
         self._scheduler.stop()
+
+    def _batch_failed(self, err: Exception) -> None:
+        """A batch of transitions could not be committed (see :mod:`.scheduler`)."""
+        self._storage_failed(err if isinstance(err, StorageError) else StorageError(
+            f"Cannot write the engine database '{self.db_path}': {err}",
+            hint="check the database file and its directory"))
 
     def _check_failure(self) -> None:
         if self.failure is not None:

@@ -259,6 +259,11 @@ class Store:
                               hint="give a database file whose directory can be created and "
                                    "written: --db PATH (or GLADIER_DB)") from err
         self._lock = threading.RLock()
+        #: threads waiting for the lock (a batch gives way to them, see :meth:`batch`)
+        self._waiting = 0
+        self._waiting_lock = threading.Lock()
+        #: inside a batch: None, or whether its transaction has begun
+        self._batch_begun: bool | None = None
         self._sealer = Sealer(path, has_sealed=self._has_sealed)
         self.closed = False
 
@@ -283,6 +288,34 @@ class Store:
 
     def _transaction(self) -> "_Transaction":
         return _Transaction(self)
+
+    def batch(self) -> "_Batch":
+        """``with store.batch():`` — the transactions this thread makes inside are committed
+        together at its end: one COMMIT for many transitions of many runs (see
+        :class:`_Batch`)."""
+        return _Batch(self)
+
+    def contended(self) -> bool:
+        """Whether another thread waits for the store now."""
+        return self._waiting > 0
+
+    def give_way(self, timeout: float = 0.05) -> None:
+        """Let threads waiting for the store in (between two batches: a thread that runs
+        batch after batch would otherwise take the lock again before they wake)."""
+        deadline = time.monotonic() + timeout
+        while self._waiting and time.monotonic() < deadline:
+            time.sleep(0.0001)
+
+    def _acquire(self) -> None:
+        if self._lock.acquire(blocking=False):
+            return
+        with self._waiting_lock:
+            self._waiting += 1
+        try:
+            self._lock.acquire()
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
 
     # flows -------------------------------------------------------------------------------
 
@@ -661,35 +694,86 @@ class Store:
         return int(row[0])
 
 
-class _Transaction:
-    """``with store._transaction() as db:`` — BEGIN IMMEDIATE … COMMIT under the lock. A
-    fault of the file (full disk, read-only, damaged) rolls back and raises StorageError."""
+class _Batch:
+    """Transactions grouped into one commit, for the engine's scheduler thread.
+
+    Inside a batch each transaction of the thread holding it is a SAVEPOINT of one
+    transaction (begun by the first of them), released on success and rolled back alone
+    on failure, exactly as a transaction of its own would be; the batch's end commits them
+    all. The store's lock is held from start to end, so no other thread of the process
+    reads what is not committed yet (other processes never can). A batch is as crash-safe
+    as a commit per transaction if, as the scheduler does, nothing outside the process is
+    told of a transition (an action sent, a log entry published) before the batch that
+    journals it has committed: a process killed inside a batch leaves the journal as it was
+    at the batch's start, with no effect of the lost transitions anywhere, and a resume does
+    them again from there. A fault of the file at the commit raises StorageError.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def __enter__(self) -> sqlite3.Connection:
-        self.store._lock.acquire()
-        try:
-            self.store._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as err:
-            self.store._lock.release()
-            raise storage_error(err, self.store.path, writing=True) from err
-        except BaseException:
-            self.store._lock.release()
-            raise
-        return self.store._db
+    def __enter__(self) -> None:
+        self.store._acquire()
+        self.store._batch_begun = False
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        store = self.store
+        try:
+            if store._batch_begun and store._db.in_transaction:
+                try:
+                    store._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+                except sqlite3.Error as err:
+                    try:
+                        store._db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass  # SQLite rolled back already (a full disk does)
+                    raise storage_error(err, store.path, writing=True) from err
+        finally:
+            store._batch_begun = None
+            store._lock.release()
+
+
+class _Transaction:
+    """``with store._transaction() as db:`` — BEGIN IMMEDIATE … COMMIT under the lock
+    (inside a :class:`_Batch`: SAVEPOINT … RELEASE). A fault of the file (full disk,
+    read-only, damaged) rolls back and raises StorageError."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.nested = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        store = self.store
+        store._acquire()
+        try:
+            # only the batch's own thread passes the lock while a batch is open
+            self.nested = store._batch_begun is not None
+            if self.nested and not store._batch_begun:
+                store._db.execute("BEGIN IMMEDIATE")
+                store._batch_begun = True
+            store._db.execute("SAVEPOINT journal" if self.nested else "BEGIN IMMEDIATE")
+        except sqlite3.Error as err:
+            store._lock.release()
+            raise storage_error(err, store.path, writing=True) from err
+        except BaseException:
+            store._lock.release()
+            raise
+        return store._db
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        done, undo = (("RELEASE journal", "ROLLBACK TO journal") if self.nested
+                      else ("COMMIT", "ROLLBACK"))
         try:
             if exc_type is None:
                 try:
-                    self.store._db.execute("COMMIT")
+                    self.store._db.execute(done)
                     return
                 except sqlite3.Error as err:
                     exc = err
             try:
-                self.store._db.execute("ROLLBACK")
+                self.store._db.execute(undo)
+                if self.nested:
+                    self.store._db.execute("RELEASE journal")
             except sqlite3.Error:
                 pass  # SQLite rolled back already (a full disk does)
             if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
@@ -708,7 +792,7 @@ class _Reading:
         self.store = store
 
     def __enter__(self) -> sqlite3.Connection:
-        self.store._lock.acquire()
+        self.store._acquire()
         return self.store._db
 
     def __exit__(self, exc_type, exc, tb) -> None:
