@@ -707,6 +707,12 @@ class _Batch:
     journals it has committed: a process killed inside a batch leaves the journal as it was
     at the batch's start, with no effect of the lost transitions anywhere, and a resume does
     them again from there. A fault of the file at the commit raises StorageError.
+
+    The batch holds the file's write lock once it has written: code running inside it (on
+    the scheduler thread) must not write the same file through another connection (it
+    would wait for a lock its own thread holds). Providers sharing the file (their result
+    store, the local Search index) open their connections and write from their own calls,
+    which run on I/O threads after the commit.
     """
 
     def __init__(self, store: Store) -> None:

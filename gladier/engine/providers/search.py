@@ -37,10 +37,19 @@ class LocalSearchIndex:
     def __init__(self, path: str | None = None):
         self.path = path or ":memory:"
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA busy_timeout = 30000")
-        self._db.execute(_SCHEMA)
+        self._connection: sqlite3.Connection | None = None
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The connection, opened (and the table made) on first use: by the provider's own
+        calls, never while the engine's scheduler holds a batch of the same file open."""
+        if self._connection is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                 check_same_thread=False)
+            db.execute("PRAGMA busy_timeout = 30000")
+            db.execute(_SCHEMA)
+            self._connection = db
+        return self._connection
 
     def ingest(self, index_id: str, entry: dict) -> None:
         """Add (or replace) one GMetaEntry: ``subject``, ``visible_to``, ``content``, ``id``."""
@@ -81,7 +90,8 @@ class LocalSearchIndex:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._connection is not None:
+                self._connection.close()
 
 
 def _index_id(body: dict) -> str:
