@@ -333,7 +333,7 @@ class LocalEngine:
         shown_input = interpreter.public_view(body)
         started = log_entry("FlowStarted", "The Flow Instance started execution",
                             {"input": shown_input})
-        self._store.create_run({
+        created = self._store.create_run({
             "run_id": run_id, "flow_id": flow_id, "status": ACTIVE,
             "label": shorten_label(label) if label else None,
             "tags": _normalised_tags(tags or []),
@@ -348,7 +348,7 @@ class LocalEngine:
                    context=self._context(run_id, flow_id, started["time"]),
                    state_name=first, data=json.loads(data_text), collections=collections)
         self._scheduler.call_soon(self._driver.start, run, started)
-        return self.get_run(run_id)
+        return _run_document(created)
 
     def get_run(self, run_id: str) -> dict:
         """The run document, shaped as ``GET /runs/{run_id}`` on the service."""

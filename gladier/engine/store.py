@@ -389,8 +389,9 @@ class Store:
 
     # runs --------------------------------------------------------------------------------
 
-    def create_run(self, run: dict, entries: list[dict]) -> None:
-        """Insert a new run row (cursor at its first state) and its first log entries."""
+    def create_run(self, run: dict, entries: list[dict]) -> dict:
+        """Insert a new run row (cursor at its first state) and its first log entries;
+        returns the row as :meth:`get_run` gives it (read in the same hold of the lock)."""
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO runs (run_id, flow_id, status, label, tags, owner, start_time,"
@@ -405,6 +406,8 @@ class Store:
                  _dumps_or_none(run.get("collections"), "The run's collections")),
             )
             _append_entries(db, run["run_id"], entries)
+            return self._run_from_row(db.execute(_SELECT_RUNS + " WHERE runs.run_id = ?",
+                                                 (run["run_id"],)).fetchone())
 
     def record(self, run_id: str, *, fields: dict | None = None,
                entries: t.Sequence[dict] = (), new_action: dict | None = None,
