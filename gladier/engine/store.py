@@ -477,8 +477,9 @@ class Store:
     def release_runs(self, driver: str) -> None:
         """Leave the unfinished runs ``driver`` drives to whoever resumes them next (an
         engine closing while its process goes on)."""
-        with self._transaction() as db:
-            db.execute("UPDATE runs SET driver = NULL WHERE driver = ?", (driver,))
+        with self._transaction() as db:  # found on the status index, not a scan of all runs
+            db.execute("UPDATE runs SET driver = NULL WHERE driver = ?"
+                       " AND status IN ('ACTIVE', 'INACTIVE')", (driver,))
 
     def set_action_id(self, request_id: str, action_id: str, *,
                       driver: str | None = None) -> None:
@@ -542,9 +543,12 @@ class Store:
     def count_runs(self, **filters: t.Any) -> int:
         """How many runs :meth:`page_runs` would give with these filters and no limit."""
         where, args = _run_where(**filters)
+        # only a filter by flow title needs the flows: without the join, SQLite counts an
+        # index (about 1 ms for 100,000 runs, not 30)
+        joined = " LEFT JOIN flows ON flows.flow_id = runs.flow_id" if filters.get(
+            "flow_titles") else ""
         with self._reading() as db:
-            return db.execute("SELECT COUNT(*) FROM runs LEFT JOIN flows ON "
-                              "flows.flow_id = runs.flow_id" + where, args).fetchone()[0]
+            return db.execute("SELECT COUNT(*) FROM runs" + joined + where, args).fetchone()[0]
 
     def set_run_metadata(self, run_id: str, *, label: t.Any = None,
                          tags: list[str] | None = None) -> bool:
