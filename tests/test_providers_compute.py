@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import os
 import signal
 import subprocess
@@ -290,7 +291,7 @@ def test_cancel_fails_the_action_and_calls_back_once(functions):
 
 @pytest.fixture
 def ledger_provider(functions, tmp_path):
-    """One worker and a task ledger: 64 tasks go in chunks of 4."""
+    """One worker and a task ledger: 64 tasks go in two chunks of 32."""
     store = ResultStore(str(tmp_path / "engine.db"))
     provider = ComputeProvider(functions=functions, store=store, max_workers=1)
     yield provider
@@ -303,11 +304,12 @@ def tasks_of(func, args_list):
             "tasks": [{"function_id": fid(func), "args": args} for args in args_list]}
 
 
-def test_chunks_hold_many_tasks_per_worker_but_at_most_32():
-    assert chunk_size(1000, 2) == 31
-    assert chunk_size(64, 1) == 4
-    assert chunk_size(10, 2) == 1
-    assert chunk_size(100_000, 2) == 32
+def test_chunks_share_the_waiting_tasks_among_free_slots_but_hold_at_most_32():
+    assert chunk_size(1000, 4) == 32
+    assert chunk_size(64, 2) == 32
+    assert chunk_size(10, 4) == 3
+    assert chunk_size(3, 4) == 1
+    assert chunk_size(100_000, 1) == 32
 
 
 def test_a_failing_task_leaves_its_chunk_mates_results_alone(ledger_provider):
@@ -355,7 +357,7 @@ def test_cancel_wins_over_the_failure_of_the_task_it_stopped(ledger_provider, tm
         line_then_wait_for, [[log, gate, "only"]])})
     while not os.path.exists(log):
         time.sleep(0.01)
-    futures = ledger_provider._batches[started["action_id"]].futures
+    futures = ledger_provider._batches[started["action_id"]].chunks
     stop_running = ledger_provider._stop_running
 
     def stop_and_wait_for_the_task(action_id):
@@ -470,3 +472,88 @@ def test_journaled_tasks_run_with_every_worker_start_method(tmp_path, method):
         capture_output=True, text=True, timeout=120, cwd=tmp_path,
     )
     assert result.stdout.strip() == "SUCCEEDED 20", result.stderr
+
+
+def journal_lines(provider, action_id):
+    with open(provider._ledger.journal(action_id)) as stream:
+        return [json.loads(line) for line in stream.read().splitlines() if line]
+
+
+def test_one_task_actions_arriving_while_the_worker_is_busy_share_chunks(ledger_provider,
+                                                                        tmp_path):
+    """Tasks of several actions go to the worker in one pool submission, and each is still
+    claimed once and recorded once in its own action's journal."""
+    log, gate = str(tmp_path / "started.log"), str(tmp_path / "gate")
+    blocker = ledger_provider.run({"request_id": "blocker", "body": tasks_of(
+        line_then_wait_for, [[log, gate, "b"], [log, gate, "c"]])})
+    while not os.path.exists(log):
+        time.sleep(0.01)
+    started = [ledger_provider.run({"request_id": f"one:{i}", "body": tasks_of(square, [[i]])})
+               for i in range(20)]
+    open(gate, "w").close()
+    finals = [wait_done(ledger_provider, status["action_id"]) for status in started]
+    wait_done(ledger_provider, blocker["action_id"])
+
+    assert [final["details"]["result"] for final in finals] == [[i * i] for i in range(20)]
+    for status, final in zip(started, finals):
+        task_id = final["details"]["results"][0]["task_id"]
+        lines = [line for line in journal_lines(ledger_provider, status["action_id"])
+                 if line.get("task") == task_id]
+        assert [sorted(line) for line in lines] == [["pid", "task"], ["output", "task"]]
+    for status in started:
+        ledger_provider.release(status["action_id"])
+        assert not ledger_provider._ledger.started_before(status["action_id"])
+
+
+def test_the_feeder_sends_waiting_tasks_of_many_actions_in_one_chunk(functions, tmp_path):
+    store = ResultStore(str(tmp_path / "engine.db"))
+    provider = ComputeProvider(functions=functions, store=store, max_workers=1)
+    sent = []
+    original = provider._feeder._on_sent
+    provider._feeder._on_sent = lambda items, future: (sent.append(
+        {item.batch.action_id for item in items}), original(items, future))
+    log, gate = str(tmp_path / "started.log"), str(tmp_path / "gate")
+    try:
+        blockers = [provider.run({"request_id": f"block:{i}", "body": tasks_of(
+            line_then_wait_for, [[log, gate, str(i)]])}) for i in range(2)]  # both slots
+        started = [provider.run({"request_id": f"one:{i}", "body": tasks_of(square, [[i]])})
+                   for i in range(10)]
+        open(gate, "w").close()
+        finals = [wait_done(provider, s["action_id"]) for s in blockers + started]
+    finally:
+        provider.close()
+        store.close()
+    assert [final["details"]["result"] for final in finals[2:]] == [[i * i] for i in range(10)]
+    assert max(len(actions) for actions in sent) > 1  # one submission, several actions
+    assert sum(len(actions) for actions in sent) == 12  # every task sent once
+
+
+def test_a_finished_pool_action_is_answered_from_the_ledger_after_a_restart(functions,
+                                                                           tmp_path):
+    """The result store keeps nothing of an action whose tasks all ran in the local pool:
+    a new provider (the engine restarted) answers the re-sent request from the task
+    ledger, running nothing again, and still refuses the same request id with another
+    body."""
+    marker = tmp_path / "calls.txt"
+    store_path = str(tmp_path / "engine.db")
+    body = tasks_of(append_line, [[str(marker), "x"], [str(marker), "y"]])
+    first_store = ResultStore(store_path)
+    before = ComputeProvider(functions=functions, store=first_store, max_workers=1)
+    done = run(before, body, "durable")
+    before.close()
+    first_store.close()
+
+    second_store = ResultStore(store_path)
+    assert second_store.find_request("compute", "durable") is None
+    after = ComputeProvider(functions=functions, store=second_store, max_workers=1)
+    try:
+        with pytest.raises(ActionProviderError) as caught:
+            after.run({"request_id": "durable", "body": dict(body, extra=1)})
+        assert caught.value.http_status == 409
+        again = run(after, body, "durable")
+    finally:
+        after.close()
+        second_store.close()
+    assert again["action_id"] == done["action_id"]
+    assert again["details"]["results"] == done["details"]["results"]
+    assert marker.read_text() == "x\ny\n"

@@ -318,7 +318,7 @@ def test_summary_of_crash_points_survived():
 def test_a_task_whose_worker_died_without_a_result_fails_instead_of_running_again(tmp_path):
     """Exactly-once-or-detect: a claimed task with no result and a dead claimant is
     reported as TaskInterrupted, never silently re-run."""
-    from gladier.engine.providers.actions import ResultStore
+    from gladier.engine.providers.actions import ResultStore, body_fingerprint
     from gladier.engine.providers.compute import ComputeProvider, TaskLedger, Batch
     from gladier.engine.providers.functions import FunctionRegistry
 
@@ -334,9 +334,9 @@ def test_a_task_whose_worker_died_without_a_result_fails_instead_of_running_agai
                    "seconds": 0}}}
     action_id = provider._actions.action_id_for(request["request_id"])
     task_id = Batch(action_id, [None]).task_ids[0]
-    journal = os.path.join(TaskLedger(store.path).root, action_id, f"{dead.pid}.jsonl")
-    os.makedirs(os.path.dirname(journal))
-    with open(journal, "w") as f:  # what a worker writes before it runs a task
+    ledger = TaskLedger(store.path)
+    ledger.begin(action_id, body_fingerprint(request["body"]))  # the engine that died
+    with open(ledger.journal(action_id), "a") as f:  # what a worker writes before a task
         f.write(json.dumps({"task": task_id, "pid": dead.pid}) + "\n")
     try:
         done = wait_for_action(provider, provider.run(request)["action_id"])

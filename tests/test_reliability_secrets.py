@@ -398,10 +398,13 @@ def test_compute_task_journals_are_owner_only(tmp_path):
     from gladier.engine.providers.compute import TaskLedger
 
     ledger = TaskLedger(str(tmp_path / "engine.db"))
-    ledger.begin("a1")  # the engine, before any worker writes
-    ledger.record("a1", {"task": "t1", "output": {"secret": PRIVATE_LISTED}})
-    directory = tmp_path / "engine.db-compute-tasks" / "a1"
-    assert mode(directory.parent) == 0o700 and mode(directory) == 0o700
+    ledger.begin("a1", "fingerprint")  # the engine, before any worker writes
+    with open(ledger.journal("a1"), "a") as journal:  # as a worker appends
+        journal.write(json.dumps({"task": "t1", "output": {"secret": PRIVATE_LISTED}}) + "\n")
+    ledger.cancel("a1")
+    directory = tmp_path / "engine.db-compute-tasks"
+    assert mode(directory) == 0o700
+    assert {path.name for path in directory.iterdir()} == {"a1.jsonl", "a1.canceled"}
     assert {mode(path) for path in directory.iterdir()} == {0o600}
     assert ledger.find("a1", "t1")[1]["output"] == {"secret": PRIVATE_LISTED}
 

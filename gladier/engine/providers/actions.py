@@ -181,13 +181,14 @@ class ResultStore:
 
 
 class _Action:
-    __slots__ = ("document", "request_id", "fingerprint", "callbacks")
+    __slots__ = ("document", "request_id", "fingerprint", "callbacks", "kept")
 
-    def __init__(self, document: dict, request_id: str, fingerprint: str):
+    def __init__(self, document: dict, request_id: str, fingerprint: str, kept: bool = True):
         self.document = document
         self.request_id = request_id
         self.fingerprint = fingerprint
         self.callbacks: list[DoneCallback] = []
+        self.kept = kept  # its final status goes to the result store
 
 
 class ActionTable:
@@ -204,20 +205,22 @@ class ActionTable:
         """Stable per request, so a re-sent request names the same action after a restart."""
         return str(uuid.uuid5(_ACTION_NAMESPACE, f"{self.scope}\n{request_id}"))
 
-    def existing(self, request: dict, *, fingerprint: str | None = None) -> dict | None:
+    def existing(self, request: dict, *, fingerprint: str | None = None,
+                 stored: bool = True) -> dict | None:
         """The action already started for this request, if any (409 if the body differs).
 
-        ``fingerprint``: the body's :func:`body_fingerprint`, when the caller has it.
+        ``fingerprint``: the body's :func:`body_fingerprint`, when the caller has it;
+        ``stored=False``: the caller knows the result store cannot hold it (not searched).
         """
         request_id, body = check_request(request)
-        return self._find(request_id, fingerprint or body_fingerprint(body))
+        return self._find(request_id, fingerprint or body_fingerprint(body), stored=stored)
 
-    def _find(self, request_id: str, fingerprint: str) -> dict | None:
+    def _find(self, request_id: str, fingerprint: str, *, stored: bool = True) -> dict | None:
         with self._lock:
             known = self._lookup_request(request_id, fingerprint)
         if known is not None:
             return known
-        if self.store is None:
+        if self.store is None or not stored:
             return None
         try:
             saved = self.store.find_request(self.scope, request_id)
@@ -227,7 +230,7 @@ class ActionTable:
         if saved is None:
             return None
         if saved[0] != fingerprint:
-            raise self._conflict(request_id)
+            raise self.conflict(request_id)
         with self._lock:
             action = self._actions.setdefault(
                 saved[1]["action_id"], _Action(saved[1], request_id, fingerprint)
@@ -241,10 +244,11 @@ class ActionTable:
             return None
         action = self._actions[action_id]
         if action.fingerprint != fingerprint:
-            raise self._conflict(request_id)
+            raise self.conflict(request_id)
         return copy_status(action.document)
 
-    def _conflict(self, request_id: str) -> ActionProviderError:
+    def conflict(self, request_id: str) -> ActionProviderError:
+        """The 409 for a request id received before with another body."""
         return bad_request(
             f"Request with id '{request_id}' was already received with a different body",
             code="ActionConflict",
@@ -259,12 +263,15 @@ class ActionTable:
         details: dict | None = None,
         display_status: str | None = None,
         checked_fingerprint: str | None = None,
+        keep: bool = True,
     ) -> tuple[dict, bool]:
         """Record a new action, or return the existing one: ``(status document, created)``.
 
         ``checked_fingerprint``: the body's fingerprint, given when the caller has just
         called :meth:`existing` with it, so the result store is not searched twice (a
-        request started meanwhile in this process is still found).
+        request started meanwhile in this process is still found). ``keep=False``: the
+        final status is not kept in the result store (the provider keeps what a re-sent
+        request needs after a crash itself, e.g. the compute task ledger).
         """
         request_id, body = check_request(request)
         fingerprint = checked_fingerprint
@@ -292,9 +299,10 @@ class ActionTable:
             known = self._lookup_request(request_id, fingerprint)
             if known is not None:
                 return known, False
-            self._actions[document["action_id"]] = _Action(document, request_id, fingerprint)
+            self._actions[document["action_id"]] = _Action(document, request_id, fingerprint,
+                                                           kept=keep)
             self._by_request[request_id] = document["action_id"]
-        if status in TERMINAL:
+        if status in TERMINAL and keep:
             self._save(request_id, fingerprint, document)
         return copy_status(document), True
 
@@ -315,7 +323,8 @@ class ActionTable:
             )
             action.document = document
             callbacks, action.callbacks = action.callbacks, []
-        self._save(action.request_id, action.fingerprint, document)
+        if action.kept:
+            self._save(action.request_id, action.fingerprint, document)
         for callback in callbacks:
             self._call(callback, document)
         return True
@@ -371,7 +380,7 @@ class ActionTable:
             action = self._actions.pop(action_id, None)
             if action is not None:
                 self._by_request.pop(action.request_id, None)
-        if self.store is not None:
+        if self.store is not None and (action is None or action.kept):
             try:
                 self.store.forget(self.scope, action_id)
             except sqlite3.Error as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import time
 import typing as t
@@ -33,58 +32,109 @@ def process_running(pid: int) -> bool:
     return True
 
 
-def _private_directory(root: str, action_id: str) -> None:
-    """The ledger's directory and the action's in it, owner-only (tasks' results are private
-    run data): ``makedirs`` gives its mode to the last directory only."""
+def _private_root(root: str) -> None:
+    """The ledger's directory, owner-only (tasks' results are private run data)."""
     os.makedirs(root, mode=0o700, exist_ok=True)
-    os.makedirs(os.path.join(root, action_id), mode=0o700, exist_ok=True)
+
+
+def _append(fd: int, lines: str) -> None:
+    """One ``write`` of whole lines, each after a newline of its own: a line a killed
+    process left torn (a write of several pages can stop between them) then never glues
+    itself to the next writer's line, it stays a line of its own that no reader takes."""
+    os.write(fd, lines.encode())
+
+
+def _line(entry: dict) -> str:
+    return "\n" + json.dumps(entry) + "\n"
 
 
 class TaskLedger:
     """Which worker ran each local pool task of an action, and its result, beside the
-    engine database: ``<db>-compute-tasks/<action_id>/<worker pid>.jsonl``.
+    engine database: one journal file per action, ``<db>-compute-tasks/<action_id>.jsonl``.
 
-    Each worker appends to its own journal: a ``{"task", "pid"}`` line before it runs a
-    task, a ``{"task", "output"}`` or ``{"task", "error"}`` line after. Appending a line
-    costs one ``write``, so every task can afford it; a single small ``write`` is never
-    torn by a killed process. Plain files, not SQLite, because pool workers are forked from
+    The engine creates the file when it accepts the action (its first line holds the
+    request body's fingerprint, so a request re-sent after a crash with another body is
+    refused); each worker then appends a ``{"task", "pid"}`` line before it runs a task and
+    a ``{"task", "output"}`` or ``{"task", "error"}`` line after. Appending a line costs one
+    ``write`` (``O_APPEND``: writes of several processes never interleave), so every task
+    can afford it. One file per action, not a directory of one file per worker: creating
+    and removing a directory costs several times a file's, and a thousand one-task actions
+    pay it a thousand times. Plain files, not SQLite, because pool workers are forked from
     a threaded engine: a lock another thread held at fork time (SQLite's among them) would
     never be released in the worker.
     """
 
     POLL_SECONDS = (0.02, 0.5)  # first and longest wait between looks at a claimed task
-    #: Written by ``cancel``; a worker looks for it before each task of a chunk.
-    CANCELED = "canceled"
+    #: The suffix of the mark ``cancel`` writes beside the action's journal; a worker looks
+    #: for it before each task of a chunk.
+    CANCELED = ".canceled"
 
     def __init__(self, db_path: str | None = None, *, root: str | None = None):
         """The ledger of the engine database ``db_path`` (or the ledger directory ``root``)."""
         self.root = root if root is not None else f"{db_path}-compute-tasks"
+        self._root_made = False
 
-    def begin(self, action_id: str) -> None:
-        """Note that this engine accepted the action (before any of its tasks runs)."""
-        _private_directory(self.root, action_id)
+    def journal(self, action_id: str) -> str:
+        """The path of the action's journal."""
+        return os.path.join(self.root, f"{action_id}.jsonl")
+
+    def cancel_mark(self, action_id: str) -> str:
+        return os.path.join(self.root, action_id + self.CANCELED)
+
+    def begin(self, action_id: str, fingerprint: str) -> None:
+        """Note that this engine accepted the action (before any of its tasks runs); an
+        action begun before (by an engine that died) keeps its journal."""
+        if not self._root_made:
+            _private_root(self.root)
+            self._root_made = True
+        try:
+            fd = os.open(self.journal(action_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                         | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return
+        try:
+            _append(fd, _line({"fingerprint": fingerprint}))
+        finally:
+            os.close(fd)
 
     def cancel(self, action_id: str) -> None:
-        """Stop workers from starting more tasks of the action (a mark, not a file removed
-        from ``begin``, so that accepting an action creates nothing but its directory)."""
-        try:
-            os.close(os.open(os.path.join(self.root, action_id, self.CANCELED),
-                             os.O_WRONLY | os.O_CREAT, 0o600))
-        except FileNotFoundError:
-            pass  # released already
+        """Stop workers from starting more tasks of the action."""
+        if self.started_before(action_id):
+            os.close(os.open(self.cancel_mark(action_id), os.O_WRONLY | os.O_CREAT, 0o600))
+
+    def canceled(self, action_id: str) -> bool:
+        return os.path.exists(self.cancel_mark(action_id))
 
     def started_before(self, action_id: str) -> bool:
         """Whether an engine, maybe one that died, accepted the action before."""
-        return os.path.isdir(os.path.join(self.root, action_id))
+        return os.path.exists(self.journal(action_id))
 
-    def forget(self, action_id: str) -> None:
-        shutil.rmtree(os.path.join(self.root, action_id), ignore_errors=True)
+    def fingerprint(self, action_id: str) -> str | None:
+        """The fingerprint of the request body the action was begun with."""
+        for entry in self._entries(action_id):
+            if "fingerprint" in entry:
+                return entry["fingerprint"]
+        return None
+
+    def forget(self, action_id: str, *, failed: bool = True) -> None:
+        """Remove the action's journal, and its cancel mark (only a failed action may have
+        one: ``failed=False`` spares a thousand successful actions a look for it)."""
+        paths = [self.journal(action_id)]
+        if failed:
+            paths.insert(0, self.cancel_mark(action_id))
+        for path in paths:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
 
     def unfinished(self, action_id: str) -> dict[str, int]:
         """The tasks of the action a worker began and has not finished: task id -> pid."""
         claims: dict[str, int] = {}
         for entry in self._entries(action_id):
-            task = str(entry.get("task"))
+            if "task" not in entry:
+                continue
+            task = str(entry["task"])
             if "pid" in entry:
                 claims[task] = entry["pid"]
             else:
@@ -92,14 +142,17 @@ class TaskLedger:
         return claims
 
     def mark_aborted(self, action_id: str, task_ids: t.Iterable[str]) -> None:
-        """Note tasks sent to another executor as stopped by an interrupt of this engine (in
-        the engine's own journal): a resume sends them again."""
-        path = os.path.join(self.root, action_id, f"engine-{os.getpid()}.jsonl")
-        lines = "".join(json.dumps({"task": task, "aborted": True}) + "\n"
-                        for task in task_ids)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        """Note tasks as stopped by an interrupt of this engine (sent to another executor,
+        or begun by a worker it killed): a resume sends them again."""
+        lines = "".join(_line({"task": task, "aborted": True}) for task in task_ids)
+        if not lines:
+            return
         try:
-            os.write(fd, lines.encode())
+            fd = os.open(self.journal(action_id), os.O_WRONLY | os.O_APPEND)
+        except FileNotFoundError:
+            return  # released already
+        try:
+            _append(fd, lines)
         finally:
             os.close(fd)
 
@@ -110,45 +163,27 @@ class TaskLedger:
 
     def abort_unfinished(self, action_id: str, pids: t.Collection[int]) -> None:
         """Note the tasks that the (killed) workers ``pids`` began but did not finish as
-        aborted, in each worker's own journal (after its claim): they may run again."""
-        for task, pid in self.unfinished(action_id).items():
-            if pid in pids:
-                path = os.path.join(self.root, action_id, f"{pid}.jsonl")
-                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-                try:
-                    os.write(fd, (json.dumps({"task": task, "aborted": True}) + "\n").encode())
-                finally:
-                    os.close(fd)
-
-    # -- in the worker processes --------------------------------------------------------
-
-    def record(self, action_id: str, entry: dict) -> None:
-        """Append one line to this worker's journal of the action."""
-        line = (json.dumps(entry) + "\n").encode()
-        os.write(_JOURNAL.fd_for(self.root, action_id), line)
-
-    def claim(self, action_id: str, task_id: str) -> None:
-        """Append the line saying this worker begins the task (task ids are UUID text,
-        so the line is built without a JSON encoder: this is paid for every task)."""
-        line = f'{{"task": "{task_id}", "pid": {os.getpid()}}}\n'.encode()
-        os.write(_JOURNAL.fd_for(self.root, action_id), line)
+        aborted (after their claims): they may run again."""
+        self.mark_aborted(action_id, [task for task, pid in self.unfinished(action_id).items()
+                                      if pid in pids])
 
     def _entries(self, action_id: str) -> t.Iterator[dict]:
-        """Every line the workers wrote for the action."""
-        directory = os.path.join(self.root, action_id)
+        """Every line written for the action (torn lines, which a killed writer may leave,
+        are skipped)."""
         try:
-            names = os.listdir(directory)
+            with open(self.journal(action_id), "rb") as stream:
+                lines = stream.read().splitlines()
         except FileNotFoundError:
             return
-        for name in names:
-            if not name.endswith(".jsonl"):
+        for line in lines:
+            if not line:
                 continue
-            with open(os.path.join(directory, name), "rb") as stream:
-                for line in stream:
-                    try:
-                        yield json.loads(line)
-                    except ValueError:
-                        continue  # cannot happen for whole lines; be lenient anyway
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                yield entry
 
     def find(self, action_id: str, task_id: str) -> tuple[int | None, dict | None]:
         """(pid of the worker that began the task, its recorded result), each maybe None."""
@@ -166,8 +201,8 @@ class TaskLedger:
 
     def results(self, action_id: str) -> dict[str, dict]:
         """The recorded result of each task of the action that has one, by task id."""
-        return {str(entry.get("task")): entry for entry in self._entries(action_id)
-                if "pid" not in entry and not entry.get("aborted")}
+        return {str(entry["task"]): entry for entry in self._entries(action_id)
+                if "task" in entry and "pid" not in entry and not entry.get("aborted")}
 
     def wait(self, action_id: str, task_id: str) -> t.Any:
         """The recorded output of a task another worker began (RecordedTaskError if it
@@ -185,26 +220,3 @@ class TaskLedger:
                 continue
             time.sleep(delay)
             delay = min(delay * 2, self.POLL_SECONDS[1])
-
-
-class _Journal:
-    """This worker's open journal file (one action at a time; batches are contiguous)."""
-
-    def __init__(self) -> None:
-        self.opened: tuple[str, str] | None = None  # (ledger root, action id)
-        self.fd: int | None = None
-
-    def fd_for(self, root: str, action_id: str) -> int:
-        if self.fd is None or self.opened != (root, action_id):
-            if self.fd is not None:
-                os.close(self.fd)
-                self.fd = None
-            directory = os.path.join(root, action_id)
-            _private_directory(root, action_id)
-            path = os.path.join(directory, f"{os.getpid()}.jsonl")
-            self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            self.opened = (root, action_id)
-        return self.fd
-
-
-_JOURNAL = _Journal()

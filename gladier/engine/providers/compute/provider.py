@@ -19,7 +19,7 @@ from gladier.engine.providers.actions import (
 )
 from gladier.engine.providers.base import FAILED, INACTIVE, SUCCEEDED, TERMINAL
 from gladier.engine.providers.compute.ledger import TaskLedger, process_running
-from gladier.engine.providers.compute.pool import LocalPool, chunk_size
+from gladier.engine.providers.compute.pool import ChunkFeeder, LocalPool
 from gladier.engine.providers.compute.results import (
     describe_failure,
     finished_future,
@@ -46,6 +46,20 @@ class _PoolTask(t.NamedTuple):
     kwargs: dict
 
 
+class _Chunked(t.NamedTuple):
+    """A task for the local pool that goes in a chunk (see :class:`ChunkFeeder`)."""
+
+    batch: "Batch"
+    index: int
+    recovering: bool
+    task: _PoolTask
+
+
+#: The details of an action ``cancel`` ended.
+CANCELED_DETAILS = {"code": "ActionCanceled",
+                    "description": "The action was canceled; tasks not yet started were dropped"}
+
+
 class _Unregistered(Exception):
     """A resumed action still needs a function this process has not registered."""
 
@@ -64,9 +78,18 @@ class Batch:
         self.outputs: list[t.Any] = [None] * len(tasks)
         self.errors: dict[int, dict] = {}
         self.remaining = len(tasks)
-        self.futures: list[cf.Future] = []
+        self.futures: list[cf.Future] = []  # of its tasks sent one by one (cancel cancels)
+        #: of the chunks holding its local pool tasks (maybe with other actions' tasks, so
+        #: never canceled: a canceled action's tasks in them do not start, see LedgerChunk)
+        self.chunks: list[cf.Future] = []
         self.canceled = False  # set by cancel: the tasks' outcomes no longer finish it
         self.lock = threading.Lock()
+
+
+def _chunk_sent(items: list[_Chunked], future: cf.Future) -> None:
+    for batch in {id(item.batch): item.batch for item in items}.values():
+        with batch.lock:
+            batch.chunks.append(future)
 
 
 class ComputeProvider:
@@ -96,6 +119,9 @@ class ComputeProvider:
         )
         self._batches: dict[str, Batch] = {}
         self._interrupted = False
+        self._feeder = ChunkFeeder(self._pool, make_chunk=self._chunk, on_sent=_chunk_sent,
+                                   on_done=self._chunk_done,
+                                   wanted=lambda item: not item.batch.canceled)
 
     @property
     def max_workers(self) -> int | None:
@@ -111,46 +137,52 @@ class ComputeProvider:
     def run(self, request: dict) -> dict:
         request_id, body = check_request(request)
         fingerprint = body_fingerprint(body)
-        found = self._actions.existing(request, fingerprint=fingerprint)
+        action_id = self._actions.action_id_for(request_id)
+        # An action this process does not know was begun before only if the ledger says
+        # so: only then may the result store (or the ledger) hold it.
+        recovering = self._ledger is not None and self._ledger.started_before(action_id)
+        found = self._actions.existing(request, fingerprint=fingerprint,
+                                       stored=self._ledger is None or recovering)
         if found is not None:
             return found
         tasks = parse_tasks(body)
-        action_id = self._actions.action_id_for(request_id)
-        recovering = self._ledger is not None and self._ledger.started_before(action_id)
+        if recovering:
+            assert self._ledger is not None
+            if self._ledger.fingerprint(action_id) not in (None, fingerprint):
+                raise self._actions.conflict(request_id)
+            if self._ledger.canceled(action_id):
+                return self._actions.start(request, status=FAILED, details=CANCELED_DETAILS,
+                                           display_status="Canceled",
+                                           checked_fingerprint=fingerprint, keep=False)[0]
         batch = Batch(action_id, tasks)
         try:
             submits = [self._submitter(task, f"task {i}", action_id, batch.task_ids[i],
                                        recovering) for i, task in enumerate(tasks)]
         except _Unregistered as missing:
             return self._wait_for_function(request, fingerprint, missing.function_id)
+        pooled = self._ledger is not None and all(isinstance(s, _PoolTask) for s in submits)
+        # Tasks of the local pool are answered from the ledger after a crash: the result
+        # store keeps only actions with tasks elsewhere.
         document, created = self._actions.start(
             request, display_status=f"Running {len(tasks)} task(s)",
-            checked_fingerprint=fingerprint,
+            checked_fingerprint=fingerprint, keep=not pooled,
         )
         if not created:
             return document
         self._batches[batch.action_id] = batch
         if self._ledger is not None:
-            self._ledger.begin(action_id)
+            self._ledger.begin(action_id, fingerprint)
         chunked = []  # local pool tasks with a ledger go in chunks, the others one by one
         for index, submit in enumerate(submits):
             if isinstance(submit, _PoolTask):
                 if self._ledger is not None:
-                    chunked.append(index)
+                    chunked.append(_Chunked(batch, index, recovering, submit))
                     continue
                 submit = functools.partial(self._pool.submit, submit.func, *submit.args,
                                            **submit.kwargs)
             self._follow(submit, functools.partial(self._task_done, batch, index), batch)
-        size = chunk_size(len(chunked), self.max_workers or os.cpu_count() or 1)
-        for start in range(0, len(chunked), size):
-            indices = chunked[start:start + size]
-            assert self._ledger is not None
-            pool_tasks = [t.cast(_PoolTask, submits[i]) for i in indices]  # chunked: pool tasks
-            chunk = LedgerChunk(self._ledger.root, action_id, recovering, [
-                (batch.task_ids[i], task.func, task.args, task.kwargs)
-                for i, task in zip(indices, pool_tasks)])
-            self._follow(functools.partial(self._pool.submit, chunk),
-                         functools.partial(self._chunk_done, batch, indices), batch)
+        if chunked:
+            self._feeder.put(chunked)
         return self._actions.get(batch.action_id)
 
     def _follow(self, submit: t.Callable[[], cf.Future],
@@ -196,15 +228,8 @@ class ComputeProvider:
             self._stop_running(action_id)
         for future in batch.futures if batch else ():
             future.cancel()
-        self._actions.finish(
-            action_id,
-            FAILED,
-            {
-                "code": "ActionCanceled",
-                "description": "The action was canceled; tasks not yet started were dropped",
-            },
-            display_status="Canceled",
-        )
+        self._actions.finish(action_id, FAILED, dict(CANCELED_DETAILS),
+                             display_status="Canceled")
         return self._actions.get(action_id)
 
     def _stop_running(self, action_id: str) -> None:
@@ -236,7 +261,7 @@ class ComputeProvider:
     def release(self, action_id: str) -> dict:
         document = self._actions.release(action_id)
         if self._ledger is not None:
-            self._ledger.forget(action_id)
+            self._ledger.forget(action_id, failed=document["status"] != SUCCEEDED)
         return document
 
     def add_done_callback(self, action_id: str, callback: t.Callable[[dict], None]) -> None:
@@ -253,6 +278,7 @@ class ComputeProvider:
                             if task.endpoint in self.executors]
                 if external:
                     self._ledger.mark_aborted(action_id, external)
+        self._feeder.stop()
         pids = self._pool.kill()
         if self._ledger is not None and pids:
             for action_id in list(self._batches):
@@ -332,17 +358,33 @@ class ComputeProvider:
                 error = describe_failure(exc)
         self._settle(batch, [(index, output, error)])
 
-    def _chunk_done(self, batch: Batch, indices: list[int], future: cf.Future) -> None:
+    def _chunk(self, items: list[_Chunked]) -> LedgerChunk:
+        assert self._ledger is not None  # chunks are ledger tasks
+        return LedgerChunk(self._ledger.root, [
+            (item.batch.action_id, item.recovering, item.batch.task_ids[item.index],
+             item.task.func, item.task.args, item.task.kwargs) for item in items])
+
+    def _chunk_done(self, items: list[_Chunked], future: cf.Future) -> None:
         error = future_failure(future)
         if error is None:
             outcomes = future.result()
         else:  # the chunk as a whole (a worker died...): its recorded results still count
             assert self._ledger is not None  # chunks are ledger tasks
-            recorded = self._ledger.results(batch.action_id)
-            outcomes = [recorded_outcome(recorded[batch.task_ids[i]]) if batch.task_ids[i] in recorded
-                        else (None, error) for i in indices]
-        self._settle(batch, [(index, output, task_error)
-                             for index, (output, task_error) in zip(indices, outcomes)])
+            recorded: dict[str, dict[str, dict]] = {}
+            outcomes = []
+            for item in items:
+                action_id = item.batch.action_id
+                if action_id not in recorded:
+                    recorded[action_id] = self._ledger.results(action_id)
+                result = recorded[action_id].get(item.batch.task_ids[item.index])
+                outcomes.append(recorded_outcome(result) if result is not None
+                                else (None, error))
+        by_batch: dict[str, tuple[Batch, list]] = {}
+        for item, (output, task_error) in zip(items, outcomes):
+            by_batch.setdefault(item.batch.action_id, (item.batch, []))[1].append(
+                (item.index, output, task_error))
+        for batch, settled in by_batch.values():
+            self._settle(batch, settled)
 
     def _settle(self, batch: Batch, outcomes: list[tuple[int, t.Any, dict | None]]) -> None:
         """Keep each task's (index, output, error); complete the action after the last."""

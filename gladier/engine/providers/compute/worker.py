@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -53,8 +54,7 @@ def _stop_task(signum: int, frame: t.Any) -> None:
     """In a worker: stop the running task if its action was canceled (a late signal, after
     the worker moved on to another task, is ignored)."""
     running = _WORKER.running
-    if running is not None and os.path.exists(
-            os.path.join(running[0], running[1], TaskLedger.CANCELED)):
+    if running is not None and os.path.exists(running):
         raise TaskStopped()
 
 
@@ -91,95 +91,157 @@ def watch_parent(engine_pid: int) -> None:
     threading.Thread(target=watch, name="gladier-parent-watch", daemon=True).start()
 
 
-class _LedgerTask:
-    """A pool task that runs at most once across engine restarts (see :class:`TaskLedger`).
+class _Journals:
+    """The journals a worker writes while it runs a chunk: the open file of each action,
+    and the lines not written yet. A task's result line waits for the claim line of the
+    next task of the same action, so that most tasks cost one ``write``, not two; it is
+    written before anything else happens (another action's task, a wait, the worker's
+    exit, the chunk's end), and the worker counts as recording while it waits."""
 
-    ``recovering``: an earlier engine began this action, so the task may already have run,
-    be running in an orphaned worker, or have died with its worker.
+    def __init__(self, ledger: TaskLedger) -> None:
+        self.ledger = ledger
+        self.files: dict[str, int | None] = {}
+        self.held: tuple[int, str] | None = None  # (file, lines)
+
+    def open(self, action_id: str) -> int | None:
+        """The action's journal, or None once it was released (its tasks do not run)."""
+        if action_id not in self.files:
+            try:
+                self.files[action_id] = os.open(self.ledger.journal(action_id),
+                                                os.O_WRONLY | os.O_APPEND)
+            except FileNotFoundError:
+                self.files[action_id] = None
+        return self.files[action_id]
+
+    def write(self, fd: int, line: str, *, hold: bool = False) -> None:
+        lines = line
+        if self.held is not None:
+            if self.held[0] == fd:
+                lines = self.held[1] + line
+            else:
+                self.flush()
+        self.held = None
+        if hold:
+            self.held = (fd, lines)
+        else:
+            os.write(fd, lines.encode())
+
+    def flush(self) -> None:
+        if self.held is not None:
+            fd, lines = self.held
+            self.held = None
+            os.write(fd, lines.encode())
+
+    def close(self) -> None:
+        self.flush()
+        for fd in self.files.values():
+            if fd is not None:
+                os.close(fd)
+        self.files.clear()
+
+
+def _line(entry: dict) -> str:
+    return "\n" + json.dumps(entry) + "\n"
+
+
+def _exit_if_orphaned(journals: _Journals) -> None:
+    """Between two tasks: a worker whose engine died writes what it holds, and exits."""
+    with _WORKER.lock:
+        if _WORKER.parent_gone or os.getppid() != _WORKER.parent:
+            journals.flush()
+            os._exit(0)
+
+
+class LedgerChunk:
+    """Local pool tasks, of one action or of several, sent to a worker as one pool
+    submission; each runs at most once across engine restarts (see :class:`TaskLedger`).
+
+    Each task is still claimed, recorded and failed on its own in its action's journal (one
+    task's exception never touches the others' results). A task whose action was canceled
+    (or released) before it started does not run. ``recovering`` (per task): an earlier
+    engine began its action, so the task may already have run, be running in an orphaned
+    worker, or have died with its worker.
+
+    A worker whose engine died finishes the task it is running, records its result and
+    exits before the next one.
     """
 
-    def __init__(self, func: t.Callable, ledger: TaskLedger, task_id: str, action_id: str,
-                 recovering: bool):
-        self.func = func
-        self.ledger = ledger
-        self.task_id = task_id
-        self.action_id = action_id
-        self.recovering = recovering
+    def __init__(self, root: str, tasks: list[tuple[str, bool, str, t.Callable, tuple, dict]]):
+        self.root = root
+        self.tasks = tasks  # (action id, recovering, task id, function, args, kwargs)
 
-    def __call__(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+    def __call__(self) -> list[tuple[t.Any, dict | None]]:
+        """(output, None) or (None, error) for each task, in order."""
+        ledger = TaskLedger(root=self.root)
+        journals = _Journals(ledger)
+        outcomes: list[tuple[t.Any, dict | None]] = []
         with _WORKER.lock:  # from here on, an orphaned worker finishes before it exits
             if _WORKER.parent_gone or os.getppid() != _WORKER.parent:
                 os._exit(0)
             _WORKER.recording = True
         try:
-            if self.recovering:
-                claimant, result = self.ledger.find(self.action_id, self.task_id)
-                if result is not None:
-                    return recorded_output(result)
-                if claimant is not None:
-                    with _WORKER.lock:  # only waiting: nothing to keep if the engine dies
-                        _WORKER.recording = False
-                        if _WORKER.parent_gone:
-                            os._exit(0)
-                    return self.ledger.wait(self.action_id, self.task_id)
-            return self._run(args, kwargs)
+            for action_id, recovering, task_id, func, args, kwargs in self.tasks:
+                _exit_if_orphaned(journals)
+                fd = journals.open(action_id)
+                if fd is None or ledger.canceled(action_id):  # released, canceled
+                    outcomes.append((None, CANCELED_ERROR))
+                    continue
+                try:
+                    if recovering:
+                        outcomes.append((self._recover(journals, fd, action_id, task_id, func,
+                                                       args, kwargs), None))
+                    else:
+                        outcomes.append((self._run(journals, fd, action_id, task_id, func,
+                                                   args, kwargs), None))
+                except RecordedTaskError as error:
+                    outcomes.append((None, error.error))
         finally:
+            journals.close()
             with _WORKER.lock:
                 _WORKER.recording = False
                 if _WORKER.parent_gone:
                     os._exit(0)
+        return outcomes
 
-    def _run(self, args: tuple, kwargs: dict) -> t.Any:
-        self.ledger.claim(self.action_id, self.task_id)
-        _WORKER.running = (self.ledger.root, self.action_id)
+    def _recover(self, journals: _Journals, fd: int, action_id: str, task_id: str,
+                 func: t.Callable, args: tuple, kwargs: dict) -> t.Any:
+        """A task of an action an earlier engine began: its recorded result if it has one;
+        the result of the worker still running it; else it runs now."""
+        journals.flush()
+        claimant, result = journals.ledger.find(action_id, task_id)
+        if result is not None:
+            return recorded_output(result)
+        if claimant is None:
+            return self._run(journals, fd, action_id, task_id, func, args, kwargs)
+        with _WORKER.lock:  # only waiting: nothing to keep if the engine dies
+            _WORKER.recording = False
+            if _WORKER.parent_gone:
+                os._exit(0)
         try:
-            output = json_output(self.func(*args, **kwargs), function_name(self.func))
+            return journals.ledger.wait(action_id, task_id)
+        finally:
+            with _WORKER.lock:
+                if _WORKER.parent_gone:
+                    os._exit(0)
+                _WORKER.recording = True
+
+    def _run(self, journals: _Journals, fd: int, action_id: str, task_id: str,
+             func: t.Callable, args: tuple, kwargs: dict) -> t.Any:
+        journals.write(fd, f'\n{{"task": "{task_id}", "pid": {os.getpid()}}}\n')  # the claim
+        _WORKER.running = journals.ledger.cancel_mark(action_id)
+        try:
+            output = json_output(func(*args, **kwargs), function_name(func))
         except TaskStopped:
-            self.ledger.record(self.action_id, {"task": self.task_id, "error": _STOPPED})
+            journals.write(fd, _line({"task": task_id, "error": _STOPPED}))
             raise RecordedTaskError(_STOPPED) from None
         except Exception as exc:
             error = describe_failure(exc)
-            self.ledger.record(self.action_id, {"task": self.task_id, "error": error})
+            journals.write(fd, _line({"task": task_id, "error": error}), hold=True)
             raise RecordedTaskError(error) from None
         except BaseException:  # KeyboardInterrupt...: it never finished, it may run again
-            self.ledger.record(self.action_id, {"task": self.task_id, "aborted": True})
+            journals.write(fd, _line({"task": task_id, "aborted": True}))
             raise
         finally:
             _WORKER.running = None
-        self.ledger.record(self.action_id, {"task": self.task_id, "output": output})
+        journals.write(fd, _line({"task": task_id, "output": output}), hold=True)
         return output
-
-
-class LedgerChunk:
-    """Several ledger tasks of one action, sent to a worker as one pool submission.
-
-    Each task is still claimed, recorded and failed on its own (one task's exception never
-    touches the others' results). A task whose action was canceled (or released) before
-    it started does not run.
-    """
-
-    def __init__(self, root: str, action_id: str, recovering: bool,
-                 tasks: list[tuple[str, t.Callable, tuple, dict]]):
-        self.root = root
-        self.action_id = action_id
-        self.recovering = recovering
-        self.tasks = tasks  # (task id, function, args, kwargs)
-
-    def __call__(self) -> list[tuple[t.Any, dict | None]]:
-        """(output, None) or (None, error) for each task, in order."""
-        ledger = TaskLedger(root=self.root)
-        directory = os.path.join(self.root, self.action_id)
-        mark = os.path.join(directory, TaskLedger.CANCELED)
-        outcomes: list[tuple[t.Any, dict | None]] = []
-        for task_id, func, args, kwargs in self.tasks:
-            if os.path.exists(mark) or not os.path.isdir(directory):  # canceled, released
-                outcomes.append((None, CANCELED_ERROR))
-                continue
-            task = _LedgerTask(func, ledger, task_id, self.action_id, self.recovering)
-            try:
-                outcomes.append((task(*args, **kwargs), None))
-            except RecordedTaskError as error:
-                outcomes.append((None, error.error))
-            except BaseException as exc:  # the pool would have sent it back for this task
-                outcomes.append((None, describe_failure(exc)))
-        return outcomes
