@@ -65,7 +65,7 @@ def print_table(result: Result) -> None:
     print(f"== {result.name}")
     for label, value in result.figures.items():
         print(f"  {label.ljust(width)}  {_format(value)}")
-    verdict = {True: "MET", False: "MISSED", None: "(no goal)"}[result.met]
+    verdict = {True: "MET", False: "NOT MET", None: "(no goal)"}[result.met]
     print(f"  {'goal'.ljust(width)}  {result.goal}  -> {verdict}")
     for note in result.notes:
         print(f"  note: {note}")

@@ -23,7 +23,9 @@ BENCHMARKS = {
     "import": ("bench_import.py", [], ["--repeats", "7"]),
     "pass_chain": ("bench_pass_chain.py", [], ["--repeats", "2"]),
     "waits": ("bench_waits.py", [], ["--runs", "2000", "--repeats", "1"]),
-    "compute": ("bench_compute.py", [], ["--repeats", "3"]),
+    "compute_runs": ("bench_compute.py", ["--goal", "runs"], ["--goal", "runs", "--repeats", "3"]),
+    "compute_state": ("bench_compute.py", ["--goal", "state"],
+                      ["--goal", "state", "--repeats", "3"]),
     "progress_calls": ("bench_progress_calls.py", ["--reference"], ["--reference"]),
     "flowgen": ("bench_flowgen.py", ["--reference"], ["--reference", "--repeats", "3"]),
     "serve": ("bench_serve.py", [], ["--runs", "5000", "--repeats", "10"]),
@@ -64,7 +66,7 @@ def main() -> int:
 
     print("\n== summary")
     for result in results:
-        verdict = {True: "MET", False: "MISSED", None: "-"}[result["goal_met"]]
+        verdict = {True: "MET", False: "NOT MET", None: "-"}[result["goal_met"]]
         value = result["figures"].get(result["measure"])
         shown = f"{value:.4g}" if isinstance(value, float) else str(value)
         print(f"  {result['name']:<15} {shown:>10}  {result['goal']:<45} {verdict}")
