@@ -39,31 +39,14 @@ GOAL_STATE = 2.0
 COMPUTE_V3 = "https://compute.actions.globus.org/v3"
 
 
-def compute_flow(endpoint: str, function_id: str, tasks: int) -> dict:
-    """A flow whose one Compute state carries ``tasks`` tasks."""
+def compute_flow(endpoint: str, tasks: list[dict]) -> dict:
+    """A flow whose one Compute state carries ``tasks``."""
     return {
         "StartAt": "Increment",
         "States": {
             "Increment": {
                 "Type": "Action", "ActionUrl": COMPUTE_V3,
-                "Parameters": {"endpoint_id": endpoint,
-                               "tasks": [{"function_id": function_id, "args": [i]}
-                                         for i in range(tasks)]},
-                "ResultPath": "$.Increment", "WaitTime": 600, "End": True,
-            }
-        },
-    }
-
-
-def one_task_flow(endpoint: str, function_id: str) -> dict:
-    """A flow whose one Compute state runs one task on the run's input ``x``."""
-    return {
-        "StartAt": "Increment",
-        "States": {
-            "Increment": {
-                "Type": "Action", "ActionUrl": COMPUTE_V3,
-                "Parameters": {"endpoint_id": endpoint,
-                               "tasks": [{"function_id": function_id, "args.$": "$.args"}]},
+                "Parameters": {"endpoint_id": endpoint, "tasks": tasks},
                 "ResultPath": "$.Increment", "WaitTime": 600, "End": True,
             }
         },
@@ -157,10 +140,11 @@ def main(argv: list[str] | None = None) -> Result:
             cf.ProcessPoolExecutor(max_workers=workers) as pool, \
             LocalEngine(os.path.join(tmp, "bench.db"), time_scale=1.0) as engine:
         function_id = engine.register_function(increment)
-        state_flow = engine.create_flow(compute_flow(LOCAL_ENDPOINT_ID, function_id, n),
-                                        title="compute")["id"]
-        runs_flow = engine.create_flow(one_task_flow(LOCAL_ENDPOINT_ID, function_id),
-                                       title="one task")["id"]
+        state_flow = engine.create_flow(compute_flow(LOCAL_ENDPOINT_ID, [
+            {"function_id": function_id, "args": [i]} for i in range(n)]),
+            title="compute")["id"]
+        runs_flow = engine.create_flow(compute_flow(LOCAL_ENDPOINT_ID, [  # its input's args
+            {"function_id": function_id, "args.$": "$.args"}]), title="one task")["id"]
         provider = engine.providers.resolve({"ActionUrl": COMPUTE_V3},
                                             state_name="Increment")[1]
         # warm both pools (processes started, function imported)
