@@ -557,3 +557,29 @@ def test_a_finished_pool_action_is_answered_from_the_ledger_after_a_restart(func
     assert again["action_id"] == done["action_id"]
     assert again["details"]["results"] == done["details"]["results"]
     assert marker.read_text() == "x\ny\n"
+
+
+def test_a_canceled_pool_action_stays_canceled_after_a_restart(functions, tmp_path):
+    """Canceled, then the engine restarted before the run heard of it: the re-sent request
+    gets the canceled action back, and its tasks not yet started never run."""
+    log, gate = str(tmp_path / "started.log"), str(tmp_path / "gate")
+    store = ResultStore(str(tmp_path / "engine.db"))
+    body = tasks_of(line_then_wait_for, [[log, gate, f"t{i}"] for i in range(4)])
+    before = ComputeProvider(functions=functions, store=store, max_workers=1)
+    started = before.run({"request_id": "canceled", "body": body})
+    while not os.path.exists(log):
+        time.sleep(0.01)
+    before.cancel(started["action_id"])
+    open(gate, "w").close()
+    before.close()
+
+    after = ComputeProvider(functions=functions, store=store, max_workers=1)
+    try:
+        again = after.run({"request_id": "canceled", "body": body})
+    finally:
+        after.close()
+        store.close()
+    assert again["action_id"] == started["action_id"]
+    assert (again["status"], again["details"]["code"]) == ("FAILED", "ActionCanceled")
+    with open(log) as stream:
+        assert stream.read() == "t0\n"

@@ -151,9 +151,9 @@ class ComputeProvider:
             if self._ledger.fingerprint(action_id) not in (None, fingerprint):
                 raise self._actions.conflict(request_id)
             if self._ledger.canceled(action_id):
-                return self._actions.start(request, status=FAILED, details=CANCELED_DETAILS,
-                                           display_status="Canceled",
-                                           checked_fingerprint=fingerprint, keep=False)[0]
+                return self._actions.start(
+                    request, status=FAILED, details=dict(CANCELED_DETAILS),
+                    display_status="Canceled", checked_fingerprint=fingerprint, keep=False)[0]
         batch = Batch(action_id, tasks)
         try:
             submits = [self._submitter(task, f"task {i}", action_id, batch.task_ids[i],
