@@ -120,8 +120,8 @@ class TaskLedger:
         """Remove the action's journal, and its cancel mark (only a failed action may have
         one: ``failed=False`` spares a thousand successful actions a look for it)."""
         paths = [self.journal(action_id)]
-        if failed:
-            paths.insert(0, self.cancel_mark(action_id))
+        if failed:  # after the journal: a worker looks for the mark, then for the journal
+            paths.append(self.cancel_mark(action_id))
         for path in paths:
             try:
                 os.unlink(path)

@@ -183,7 +183,9 @@ class LedgerChunk:
             for action_id, recovering, task_id, func, args, kwargs in self.tasks:
                 _exit_if_orphaned(journals)
                 fd = journals.open(action_id)
-                if fd is None or ledger.canceled(action_id):  # released, canceled
+                # canceled, or released (then the mark is gone, after the journal: see
+                # TaskLedger.forget, so one of the two looks, in this order, sees it)
+                if fd is None or ledger.canceled(action_id) or os.fstat(fd).st_nlink == 0:
                     outcomes.append((None, CANCELED_ERROR))
                     continue
                 try:
