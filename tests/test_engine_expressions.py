@@ -1,4 +1,5 @@
 import re
+import time
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -183,6 +184,15 @@ def test_time_budget_stops_long_running_expressions_while_they_run(monkeypatch):
     thousand = list(range(1000))
     with pytest.raises(ExpressionError, match="MAX_EVALUATION_SECONDS"):
         ev("[1 for x in thousand for y in thousand[:9] if False]", {"thousand": thousand})
+
+
+def test_time_the_evaluating_thread_does_not_run_is_not_spent_from_the_budget(monkeypatch):
+    """A busy machine, or another thread holding the GIL, keeps the evaluating thread off the
+    CPU: here a function that sleeps past the whole budget, so the next node comes after
+    the wall-clock deadline. Only CPU time counts: the expression is not refused."""
+    monkeypatch.setattr(expressions, "MAX_EVALUATION_SECONDS", 0.05)
+    monkeypatch.setitem(expressions.FUNCTIONS, "off_cpu", lambda: time.sleep(0.2) or 1)
+    assert ev("[off_cpu() + n for n in numbers]") == [4, 2, 3]
 
 
 @pytest.mark.parametrize("expression", ["1/0", "'a' + 1", "int('x')", "numbers[10]", "min([])", "`broken"])

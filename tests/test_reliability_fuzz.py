@@ -1,8 +1,10 @@
 """Fuzzing: definitions, run inputs and expressions no one meant to write.
 
 Fixed budgets (``max_examples``, ``derandomize=True``) keep the whole file well under two
-minutes. Each refused expression is timed with ``time.monotonic()``: the contract is a
-refusal in under a second, so the bound is generous on purpose.
+minutes. Each refused expression is timed with ``time.thread_time()``, the CPU time of the
+thread that evaluates it (the measure of MAX_EVALUATION_SECONDS too), so a busy machine does
+not fail the test: the contract is a refusal in under a second of it, so the bound is
+generous on purpose.
 """
 
 from __future__ import annotations
@@ -41,11 +43,11 @@ def print_fuzz_counts():
 
 
 def _refused_quickly(expression: str) -> ExpressionError:
-    start = time.monotonic()
+    start = time.thread_time()
     with pytest.raises(ExpressionError) as refused:
         evaluate(expression, STATE, context={"run_id": "r"})
-    elapsed = time.monotonic() - start
-    assert elapsed < REFUSAL_SECONDS, f"{expression!r} took {elapsed:.2f} s to refuse"
+    elapsed = time.thread_time() - start
+    assert elapsed < REFUSAL_SECONDS, f"{expression!r} took {elapsed:.2f} s of CPU time to refuse"
     return refused.value
 
 
@@ -124,14 +126,14 @@ def _assert_plain_json(result) -> None:
 @settings(FUZZ, max_examples=2000)
 @given(st.lists(EVIL_TOKENS, max_size=14).map(" ".join))
 def test_random_hostile_expressions_give_data_or_expression_error_quickly(text):
-    start = time.monotonic()
+    start = time.thread_time()
     try:
         result = evaluate(text, STATE, context={"run_id": "r"})
     except ExpressionError:
         pass
     else:
         _assert_plain_json(result)
-    assert time.monotonic() - start < REFUSAL_SECONDS
+    assert time.thread_time() - start < REFUSAL_SECONDS
     _count("random expressions")
 
 

@@ -42,7 +42,8 @@ allows it), ``9 ** 9 ** 9`` is refused before it is computed."""
 MAX_NESTING_DEPTH = 60
 """Deepest syntax tree accepted (nested brackets, calls, operators)."""
 MAX_EVALUATION_SECONDS = 0.5
-"""Time budget of one evaluation, checked at every node it evaluates."""
+"""Time budget of one evaluation (CPU time of the thread evaluating it), checked at every
+node it evaluates."""
 MAX_RESULT_SIZE = 5_000_000
 """Largest approximate size (characters of its text form) of what one evaluation builds in
 all (strings and lists made by operators, calls and comprehensions, each repeated object
@@ -335,16 +336,29 @@ def _check_format_spec(spec: str) -> None:
 
 
 class _Budget:
-    """What one evaluation may still spend: time, and characters it builds."""
+    """What one evaluation may still spend: CPU time, and characters it builds.
+
+    The time is the evaluating thread's CPU time, so an expression is not refused because
+    the machine is busy or another thread holds the GIL (wall time made the same flow fail
+    under load only). Reading it is a system call, so each node reads the cheap wall clock
+    and the CPU time is read only once the wall clock reaches the point where the budget
+    could be spent (CPU time never runs ahead of it).
+    """
 
     def __init__(self) -> None:
-        self.deadline = time.monotonic() + MAX_EVALUATION_SECONDS
+        self.cpu_started = time.thread_time()
+        self.check_at = time.monotonic() + MAX_EVALUATION_SECONDS
         self.built = 0
 
     def tick(self) -> None:
-        if time.monotonic() > self.deadline:
+        if time.monotonic() < self.check_at:
+            return
+        spent = time.thread_time() - self.cpu_started
+        if spent > MAX_EVALUATION_SECONDS:
             raise ExpressionError(
-                f"refused: ran longer than MAX_EVALUATION_SECONDS ({MAX_EVALUATION_SECONDS})")
+                f"refused: ran longer than MAX_EVALUATION_SECONDS ({MAX_EVALUATION_SECONDS} s "
+                "of CPU time)")
+        self.check_at = time.monotonic() + MAX_EVALUATION_SECONDS - spent
 
     def spend(self, value: t.Any, times: int = 1) -> t.Any:
         """Count ``times`` copies of ``value`` as built; refuse past MAX_RESULT_SIZE."""
