@@ -372,6 +372,36 @@ def test_cancel_wins_over_the_failure_of_the_task_it_stopped(ledger_provider, tm
     assert ledger_provider.status(started["action_id"])["details"]["code"] == "ActionCanceled"
 
 
+def test_a_task_claimed_right_after_its_action_was_canceled_does_not_run(tmp_path,
+                                                                       monkeypatch):
+    """The worker saw no cancel mark; then the cancel wrote the mark and looked for claimed
+    tasks to stop before the worker wrote its claim, so it signalled no one: the worker
+    itself must not run the task. This process plays the pool worker, running the chunk
+    a worker runs, with the cancel forced into that moment."""
+    from gladier.engine.providers.compute import worker
+    from gladier.engine.providers.compute.ledger import TaskLedger
+
+    monkeypatch.setattr(worker._WORKER, "parent", os.getppid())
+    ledger = TaskLedger(root=str(tmp_path / "tasks"))
+    ledger.begin("action", "fingerprint")
+    write = worker._Journals.write
+
+    def cancel_then_claim(self, fd, lines, **kwargs):
+        if '"pid"' in lines:  # the claim
+            ledger.cancel("action")  # ComputeProvider.cancel: the mark, then the claims...
+            assert ledger.unfinished("action") == {}  # ...of which there is none to signal
+        write(self, fd, lines, **kwargs)
+
+    monkeypatch.setattr(worker._Journals, "write", cancel_then_claim)
+    ran = []
+    outcomes = worker.LedgerChunk(ledger.root, [("action", False, "t0", ran.append,
+                                                 ("ran",), {})])()
+
+    assert ran == []
+    assert [error["exception"] for _, error in outcomes] == ["TaskCanceled"]
+    assert ledger.unfinished("action") == {}  # recorded as ended, stopped
+
+
 def test_tasks_that_finished_before_their_worker_died_keep_their_results(ledger_provider):
     final = run(ledger_provider, tasks_of(killed_at, [[i, 2] for i in range(64)]))
 

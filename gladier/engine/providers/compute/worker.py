@@ -230,8 +230,13 @@ class LedgerChunk:
     def _run(self, journals: _Journals, fd: int, action_id: str, task_id: str,
              func: t.Callable, args: tuple, kwargs: dict) -> t.Any:
         journals.write(fd, f'\n{{"task": "{task_id}", "pid": {os.getpid()}}}\n')  # the claim
-        _WORKER.running = journals.ledger.cancel_mark(action_id)
-        try:
+        try:  # from the claim on, a stop signal (or the mark below) ends it as stopped
+            _WORKER.running = mark = journals.ledger.cancel_mark(action_id)
+            # A cancel writes the mark, then signals the workers of the tasks claimed: one
+            # that came between this worker's look at the mark and its claim signalled no
+            # one, so the mark is looked at again once the claim is written.
+            if os.path.exists(mark):
+                raise TaskStopped()
             output = json_output(func(*args, **kwargs), function_name(func))
         except TaskStopped:
             journals.write(fd, _line({"task": task_id, "error": _STOPPED}))
