@@ -275,3 +275,13 @@ def test_the_cli_refuses_deep_or_huge_input_naming_the_limit(tmp_path, text):
                                           "--db", str(tmp_path / "engine.db")])
         assert result.exit_code == 1
         assert "(the limit)" in result.output and "bug in gladier" not in result.output
+
+
+def test_an_object_carrying_its_json_text_is_written_as_that_text():
+    from gladier.engine.jsondata import encoded_object, json_text
+
+    inner = {"a": [1, {"b": None}], "s": "é\n"}
+    value = encoded_object({"name": "S1", "input": inner, "n": 2.5}, "input",
+                           json_text(inner, "it"))
+    assert json.loads(json_text(value, "it")) == {"name": "S1", "input": inner, "n": 2.5}
+    assert json_text(value, "it") == value.text

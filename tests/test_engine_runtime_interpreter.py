@@ -230,3 +230,17 @@ def test_private_state_paths_are_where_pass_and_expression_eval_store_listed_val
     data = {"creds": {"pw": "s", "user": "u"}, "DATA": [{"k": 1, "j": 2}], "pw": 3}
     assert interpreter.public_view(data, hidden) == {
         "creds": {"user": "u"}, "DATA": [{"j": 2}], "pw": 3}
+
+
+@pytest.mark.parametrize("state", [
+    {"Type": "Pass", "Result": 7, "ResultPath": "$.a.b.c", "End": True},
+    {"Type": "Pass", "Result": 7, "ResultPath": "$.list[1].x", "End": True},
+    {"Type": "Pass", "InputPath": "$.a.b", "ResultPath": "$.moved", "End": True},
+])
+def test_a_result_is_written_into_a_copy_along_its_path_the_earlier_state_unchanged(state):
+    data = {"a": {"b": {"c": 1, "d": [1, 2]}, "e": {"f": 3}}, "list": [{"x": 0}, {"x": 1}]}
+    before = repr(data)
+    out = run_step(flow(P=state), "P", data)
+    assert repr(data) == before
+    assert out.data["a"]["e"] is data["a"]["e"]  # what the write does not touch is shared
+    assert out.data != data

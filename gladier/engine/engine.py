@@ -346,7 +346,8 @@ class LocalEngine:
         }, [started])
         run = Run(run_id=run_id, definition=definition,
                    context=self._context(run_id, flow_id, started["time"]),
-                   state_name=first, data=json.loads(data_text), collections=collections)
+                   state_name=first, data=json.loads(data_text), data_text=data_text,
+                   collections=collections)
         self._scheduler.call_soon(self._driver.start, run, started)
         return _run_document(created)
 

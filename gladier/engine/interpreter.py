@@ -116,13 +116,6 @@ def get_state(definition: dict, state_name: str) -> dict:
     return state
 
 
-def started_input(data: t.Any, step: Step, hidden: frozenset = frozenset()) -> t.Any:
-    """What a ``<Type>Started`` log entry shows as ``input`` (private values removed)."""
-    if isinstance(step, CallAction):
-        return step.logged_body
-    return public_view(data, hidden)
-
-
 def private_state_paths(definition: dict) -> frozenset[tuple[Segment, ...]]:
     """The run state paths where Pass and ExpressionEval states store values their
     ``__Private_Parameters`` list: hidden wherever the run state is shown, for the whole
@@ -246,7 +239,7 @@ def write_result(data: t.Any, result_path: str, value: t.Any, state_name: str) -
     if segments and not isinstance(data, dict):
         data = {}
     else:
-        data = _copy_containers(data)
+        data = _copy_along(data, segments)
     try:
         return set_path(data, result_path, value)
     except PathError as err:
@@ -278,13 +271,28 @@ def public_view(value: t.Any, hidden: frozenset = frozenset(), where: tuple = ()
     return value
 
 
-def _copy_containers(value: t.Any) -> t.Any:
-    """Copy dicts and lists so writing a result never changes an earlier state's data."""
-    if isinstance(value, dict):
-        return {k: _copy_containers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy_containers(v) for v in value]
-    return value
+def _copy_along(data: t.Any, segments: tuple[Segment, ...]) -> t.Any:
+    """``data`` with new copies of the objects and lists ``segments`` passes through (the
+    ones a write there changes), the rest shared: writing a result never changes an
+    earlier state's data, and costs the length of its path, not the size of the run
+    state. Run states are never changed in place, only through such copies."""
+    if not segments or not isinstance(data, (dict, list)):
+        return data
+    root = node = data.copy()
+    for segment in segments[:-1]:
+        if isinstance(node, dict) and isinstance(segment, str):
+            child = node.get(segment)
+        elif isinstance(node, list) and isinstance(segment, int) and \
+                -len(node) <= segment < len(node):
+            child = node[segment]
+        else:
+            break  # set_path creates what is missing, or names what it cannot write
+        if not isinstance(child, (dict, list)):
+            break
+        child = child.copy()
+        node[segment] = child  # type: ignore[index]
+        node = child
+    return root
 
 
 def _check_result_path(state: dict, state_name: str, data: t.Any) -> None:
@@ -343,7 +351,8 @@ def _pass(state: dict, state_name: str, data: t.Any, context: dict,
         return _advance(state, state_name, data, state["Result"], hidden=hidden)
     result = _effective_input(state, state_name, data, context)
     if _moves(state):
-        data = delete_path(_copy_containers(data), state["InputPath"])
+        data = delete_path(_copy_along(data, parse_path(state["InputPath"])),
+                           state["InputPath"])
     return _advance(state, state_name, data, result,
                     shown=mask_private(state.get("Parameters"), result), hidden=hidden)
 

@@ -26,11 +26,60 @@ MAX_DEPTH = 100
 #: Longest integer the engine takes (decimal digits; Python's own limit for writing one).
 MAX_INTEGER_DIGITS = 4300
 _MAX_INTEGER_BITS = int(MAX_INTEGER_DIGITS * math.log2(10))
+#: ``json.dumps(value, allow_nan=False)``, with the encoder made once, not per call (no
+#: check for cycles: :func:`check_bounds` refuses them first, as too deep).
+_encode = json.JSONEncoder(allow_nan=False, check_circular=False).encode
+
+
+class Encoded(dict):
+    """A JSON object that carries its JSON text, which :func:`json_text` returns as it is:
+    a log entry showing a run state is written with the text that run state was stored
+    as, not encoded again (see :func:`encoded_object`)."""
+
+    __slots__ = ("text",)
+    text: str
+
+
+def encoded_object(value: dict, key: str, text: str) -> Encoded:
+    """``value`` (a dict of JSON data) as an :class:`Encoded` whose ``key`` is written as
+    ``text``, the checked JSON text of ``value[key]``."""
+    encoded = Encoded(value)
+    encoded.text = "{" + ", ".join(
+        f"{_encode(str(name))}: {text if name == key else json_text(item, 'it')}"
+        for name, item in value.items()) + "}"
+    return encoded
 
 
 def check_bounds(value: t.Any, what: str) -> None:
     """NotJSONData if ``value`` nests deeper than :data:`MAX_DEPTH` or holds an integer
     longer than :data:`MAX_INTEGER_DIGITS` digits (walked without recursion)."""
+    if not _within_bounds(value):
+        _refuse_bounds(value, what)
+
+
+def _within_bounds(value: t.Any) -> bool:
+    """The quick walk of :func:`check_bounds` (every value of a run state passes here on
+    each transition): depths only, no paths; :func:`_refuse_bounds` finds the place."""
+    if isinstance(value, int):
+        return value.bit_length() <= _MAX_INTEGER_BITS
+    if not isinstance(value, (dict, list, tuple)):
+        return True
+    todo = [(value, 0)]
+    while todo:
+        node, depth = todo.pop()
+        if depth >= MAX_DEPTH:
+            return False
+        # items(), as json.dumps reads a mapping (a failing one fails the same way)
+        for _, item in node.items() if isinstance(node, dict) else enumerate(node):
+            if isinstance(item, (dict, list, tuple)):
+                todo.append((item, depth + 1))
+            elif isinstance(item, int) and item.bit_length() > _MAX_INTEGER_BITS:
+                return False
+    return True
+
+
+def _refuse_bounds(value: t.Any, what: str) -> None:
+    """Raise NotJSONData naming the first place of ``value`` beyond the bounds."""
     stack: list[tuple[t.Any, tuple]] = [(value, ())]
     while stack:
         node, segments = stack.pop()
@@ -73,9 +122,11 @@ def load_json(text: str | bytes, what: str) -> t.Any:
 def json_text(value: t.Any, what: str) -> str:
     """``value`` as standard JSON text, or NotJSONData: ``<what> is not JSON data: <where>``
     (also for data beyond :func:`check_bounds`)."""
+    if type(value) is Encoded:
+        return value.text
     try:
         check_bounds(value, what)
-        return json.dumps(value, allow_nan=False)
+        return _encode(value)
     except NotJSONData:
         raise
     except Exception as err:  # TypeError, ValueError, RecursionError, or a mapping's own

@@ -24,10 +24,10 @@ import uuid
 
 from gladier.documents import object_at
 from gladier.engine import interpreter, redaction, webinput
-from gladier.engine.jsondata import check_bounds, json_text
+from gladier.engine.jsondata import check_bounds, encoded_object, json_text
 from gladier.engine.providers.base import ACTIVE, FAILED, INACTIVE, SUCCEEDED, TERMINAL
 from gladier.engine.scheduler import Scheduler
-from gladier.engine.store import Store
+from gladier.engine.store import PRIVATE_MARKER, Store
 from gladier.engine.timing import (FIRST_POLL_LOCAL, next_poll_interval,
                                    now_iso, utc_now)
 from gladier.exc import (ActionProviderError, ActionProviderUnavailable, EngineError,
@@ -58,6 +58,14 @@ STOPPED_CODES = frozenset({INTERRUPTED_CODE, FUNCTION_WAIT_CODE})
 #: responses given in this process wake the run at once.
 WEB_INPUT_POLL_CAP = 2.0
 
+#: State types that touch nothing outside the run state (no provider, timer, web input or
+#: clock): a run of consecutive ones is journaled as one group (see RunDriver._execute).
+GROUPED_TYPES = frozenset({"Pass", "Choice", "ExpressionEval"})
+#: Most transitions of one group, and longest time (seconds) one group runs before it is
+#: journaled: other runs get the scheduler thread at least that often.
+MAX_GROUP_STATES = 64
+MAX_GROUP_SECONDS = 0.005
+
 
 def log_entry(code: str, description: str, details: dict) -> dict:
     """A run log entry as the Flows service shapes it."""
@@ -85,6 +93,15 @@ class _Action:
 
 
 @dataclasses.dataclass
+class _Pending:
+    """Transitions of a group done in memory, journaled with the run's next record."""
+
+    entries: list = dataclasses.field(default_factory=list)
+    fields: dict = dataclasses.field(default_factory=dict)
+    seal: bool = False
+
+
+@dataclasses.dataclass
 class Run:
     """A run being driven (lives on the scheduler thread only)."""
 
@@ -104,6 +121,21 @@ class Run:
     secrets: set = dataclasses.field(default_factory=set)
     #: continued from the journal (``resume``), maybe by a process without its functions
     adopted: bool = False
+    #: ``data`` as JSON text, when known
+    data_text: str | None = None
+    #: transitions done but not journaled yet (only inside one ``_execute`` call)
+    pending: _Pending | None = None
+    #: ``data`` holds nothing private (no ``_private`` key in ``data_text``, no hidden
+    #: paths in the flow): it is its own public view, ``data_text`` its text
+    plain: bool = dataclasses.field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.set_data(self.data, self.data_text)
+
+    def set_data(self, data: t.Any, text: str | None) -> None:
+        """The run state the run goes on with, and its JSON text if known."""
+        self.data, self.data_text = data, text
+        self.plain = text is not None and not self.hidden and PRIVATE_MARKER not in text
 
     @functools.cached_property
     def hidden(self) -> frozenset:
@@ -120,6 +152,10 @@ class Run:
     @property
     def state_type(self) -> str:
         return str(self.definition["States"][self.state_name].get("Type"))
+
+    def public_data(self) -> t.Any:
+        """The run state as documents and logs show it (private values removed)."""
+        return self.data if self.plain else interpreter.public_view(self.data, self.hidden)
 
 
 def _fails_the_run_on_error(method: t.Callable) -> t.Callable:
@@ -176,7 +212,13 @@ class RunDriver:
 
         Every private value the run has held (but those ``as_asked``) is redacted from the
         entries and the run's details first, and the run state is sealed once the run
-        holds any."""
+        holds any. Transitions of the run's group not journaled yet (``run.pending``) go
+        first, in the same transaction."""
+        pending, run.pending = run.pending, None
+        if pending is not None:
+            entries = pending.entries + list(entries)
+            kwargs["fields"] = {**pending.fields, **(kwargs.get("fields") or {})}
+            kwargs["seal"] = kwargs.get("seal", False) or pending.seal
         secrets = self._private_values(run) - set(as_asked)
         if secrets:
             entries = redaction.redact(list(entries), secrets)
@@ -280,27 +322,55 @@ class RunDriver:
 
     @_fails_the_run_on_error
     def _execute(self, run_id: str, token: int) -> None:
-        """Do the run's current state."""
+        """Do the run's current state, and the states after it while they form a group.
+
+        A group is a run of consecutive states of :data:`GROUPED_TYPES` (at most
+        :data:`MAX_GROUP_STATES`, for at most :data:`MAX_GROUP_SECONDS`), journaled in one
+        transaction at its end instead of one per state: the journal holds the run's
+        cursor at the group's first state until then. That is as crash-safe as one
+        transaction per state: those states change nothing but the run state in memory
+        (no action is sent, no timer set, nothing published before the commit), so a
+        process killed inside a group leaves the journal exactly as it was at the group's
+        start, and the resumed run does those states again from there, computing the same
+        run states (they read only the run state and the journaled ``$._context``). No
+        log entry of an unjournaled state was ever written or shown, so none is missing
+        or repeated. The last state of a group, and any state whose next one is not of
+        those types, is journaled before the next state starts, as always.
+        """
         run = self._live(run_id, token)
         if run is None:
             return
+        deadline = time.monotonic() + MAX_GROUP_SECONDS
+        grouped = 0
+        while self._execute_state(run, group=grouped < MAX_GROUP_STATES - 1
+                                  and time.monotonic() < deadline):
+            grouped += 1
+        if run.pending is not None and self._runs.get(run.run_id) is run:
+            self._record(run, [])  # never left unjournaled once the group ends
+
+    def _execute_state(self, run: Run, *, group: bool) -> bool:
+        """Do the run's current state; True when its transition was left for the group
+        to journal (``group``: allowed) and the next state should run now."""
         try:
             outcome = interpreter.step(run.definition, run.state_name, run.data,
                                        context=run.context, hidden=run.hidden)
         except FlowRuntimeError as err:
-            started = self._state_entry(run, "started",
-                                        {"input": interpreter.public_view(run.data, run.hidden)})
+            started = self._state_entry(run, "started", {"input": run.public_data()})
             self._handle_error(run, err, [started])
-            return
+            return False
         except Exception as err:  # a flow the validator should have refused, or a bug
             self._handle_error(run, _unexpected(err, run.state_name), [])
-            return
-        started = self._state_entry(run, "started",
-                                    {"input": interpreter.started_input(run.data, outcome,
-                                                                         run.hidden)})
+            return False
+        if isinstance(outcome, interpreter.CallAction):
+            started = self._state_entry(run, "started", {"input": outcome.logged_body})
+        else:
+            started = self._state_entry(run, "started", {"input": run.public_data()})
+            if run.plain and run.data_text is not None:  # the run state's text, as stored
+                started["details"] = encoded_object(started["details"], "input",
+                                                    run.data_text)
         if isinstance(outcome, interpreter.Advance):
             completed = self._state_entry(run, "completed", {"output": outcome.output})
-            self._transition(run, outcome, [started, completed])
+            return self._transition(run, outcome, [started, completed], group=group)
         elif isinstance(outcome, interpreter.WaitUntil):
             self._start_wait(run, outcome, started)
         elif isinstance(outcome, interpreter.FailRun):
@@ -312,20 +382,27 @@ class RunDriver:
             self._await_web_input(run, outcome, started)
         else:
             self._start_action(run, outcome, started)
+        return False
 
     def _transition(self, run: Run, outcome: interpreter.Advance, entries: list[dict], *,
-                    finish_action: str | None = None, web_input: dict | None = None) -> None:
+                    finish_action: str | None = None, web_input: dict | None = None,
+                    group: bool = False) -> bool:
         """Journal the end of a state and move the run on (or end it); ``web_input`` is a
         web input the state opened, journaled with the transition. The run changes only
-        once the journal took it: data that is not JSON raises NotJSONData first."""
+        once the journal took it: data that is not JSON raises NotJSONData first.
+
+        With ``group``, a transition from and to states of :data:`GROUPED_TYPES` is left
+        in ``run.pending`` for the group's record (see :meth:`_execute`) and True is
+        returned: the caller runs the next state now."""
         data_text = json_text(outcome.data, f"The run state after state '{run.state_name}'")
         try:
             interpreter.check_state_size(len(data_text), run.state_name,
                                          limit=self.max_state_size)
         except FlowRuntimeError as err:
             self._fail(run, err, entries, finish_action=finish_action)
-            return
-        self._learn(run, outcome.data)
+            return False
+        self._learn(run, outcome.data,
+                    plain=not run.hidden and PRIVATE_MARKER not in data_text)
         if outcome.next_state is None:
             output = interpreter.public_view(outcome.data, run.hidden)
             final = log_entry("FlowSucceeded", "The Flow Instance completed successfully",
@@ -341,18 +418,29 @@ class RunDriver:
             self._runs.pop(run.run_id, None)
             run.token += 1
             run.action = None
-            return
-        if not self._record(run, entries, finish_action=finish_action, new_web_input=web_input,
-                            seal=bool(run.hidden), fields={"state_name": outcome.next_state, "data": data_text,
-                                    "wake_at": None, "status": ACTIVE,
-                                    "details": self._running_details(entries[-1])}):
-            return
+            return False
+        fields = {"state_name": outcome.next_state, "data": data_text, "wake_at": None,
+                  "status": ACTIVE, "details": self._running_details(entries[-1])}
+        grouped = (group and finish_action is None and web_input is None
+                   and run.state_type in GROUPED_TYPES
+                   and run.definition["States"][outcome.next_state].get("Type")
+                   in GROUPED_TYPES)
+        if grouped:
+            pending = run.pending = run.pending or _Pending()
+            pending.entries.extend(entries)
+            pending.fields = fields
+            pending.seal = pending.seal or bool(run.hidden)
+        elif not self._record(run, entries, finish_action=finish_action,
+                              new_web_input=web_input, seal=bool(run.hidden), fields=fields):
+            return False
         run.token += 1
         run.action = None
         run.state_name = outcome.next_state
-        run.data = outcome.data
+        run.set_data(outcome.data, data_text)
         run.status = ACTIVE
-        self._scheduler.call_soon(self._execute, run.run_id, run.token)
+        if not grouped:
+            self._scheduler.call_soon(self._execute, run.run_id, run.token)
+        return grouped
 
     def _fail(self, run: Run, error: FlowRuntimeError, entries: list[dict], *,
               finish_action: str | None = None, as_asked: t.Collection[str] = ()) -> None:
@@ -369,16 +457,18 @@ class RunDriver:
                                          "description": "The Flow Instance failed",
                                          "details": info}})
 
-    def _learn(self, run: Run, data: t.Any) -> None:
-        """Add the private values of a run state to the run's set."""
-        run.secrets |= redaction.private_leaves(
-            data, interpreter.public_view(data, run.hidden), common=run.common)
+    def _learn(self, run: Run, data: t.Any, *, plain: bool = False) -> None:
+        """Add the private values of a run state to the run's set (a ``plain`` one, see
+        :attr:`Run.plain`, has none)."""
+        if not plain:
+            run.secrets |= redaction.private_leaves(
+                data, interpreter.public_view(data, run.hidden), common=run.common)
 
     def _private_values(self, run: Run) -> frozenset[str]:
         """Every private value ``run`` has held: in its run states (``_private…`` keys,
         values Pass states list as private) and in the requests of its actions; after a
         resume, those of the run state it resumes with."""
-        self._learn(run, run.data)
+        self._learn(run, run.data, plain=run.plain)
         if run.action is not None:
             run.secrets |= redaction.private_leaves(
                 run.action.call.body, run.action.call.logged_body, common=run.common)

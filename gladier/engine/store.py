@@ -405,7 +405,9 @@ class Store:
                  run.get("driver"),
                  _dumps_or_none(run.get("collections"), "The run's collections")),
             )
-            _append_entries(db, run["run_id"], entries)
+            rows = _entry_rows(entries)
+            _insert_entries(db, run["run_id"], rows, last=_update_run(
+                db, run["run_id"], (), (), len(rows), driver=None, unfinished=False))
             return self._run_from_row(db.execute(_SELECT_RUNS + " WHERE runs.run_id = ?",
                                                  (run["run_id"],)).fetchone())
 
@@ -425,26 +427,22 @@ class Store:
         engine writing) must still be the run's driver, else RunTakenOver is raised and
         nothing is written (another engine claimed the run).
         """
+        fields = fields or {}
+        unknown = set(fields) - _RUN_FIELDS
+        if unknown:
+            raise EngineError(f"Cannot update run columns {sorted(unknown)}")
+        names = sorted(fields)
+        values = [json_text(fields[n], f"The run's {n}") if n in _JSON_FIELDS
+                  else self._sealer.seal(fields[n], seal) if n == "data" else fields[n]
+                  for n in names]
+        rows = _entry_rows(entries)
         with self._transaction() as db:
-            if driver is not None:
+            if names or rows:
+                last = _update_run(db, run_id, names, values, len(rows), driver=driver,
+                                   unfinished=bool(names))
+                _insert_entries(db, run_id, rows, last=last)
+            elif driver is not None:
                 _check_driver(db, run_id, driver)
-            if fields:
-                unknown = set(fields) - _RUN_FIELDS
-                if unknown:
-                    raise EngineError(f"Cannot update run columns {sorted(unknown)}")
-                names = sorted(fields)
-                values = [json_text(fields[n], f"The run's {n}") if n in _JSON_FIELDS
-                          else self._sealer.seal(fields[n], seal) if n == "data" else fields[n]
-                          for n in names]
-                updated = db.execute(
-                    "UPDATE runs SET " + ", ".join(f"{n} = ?" for n in names)
-                    + " WHERE run_id = ? AND status IN ('ACTIVE', 'INACTIVE')",
-                    (*values, run_id),
-                ).rowcount
-                if not updated:
-                    raise RunEnded(f"Run '{run_id}' has already ended")
-            if entries:
-                _append_entries(db, run_id, entries)
             if new_action is not None:
                 db.execute(
                     "INSERT INTO actions (request_id, run_id, state_name, attempt, url,"
@@ -846,18 +844,46 @@ def _check_driver(db: sqlite3.Connection, run_id: str, driver: str) -> None:
         raise RunTakenOver(f"Run '{run_id}' is now driven by engine {row['driver']}")
 
 
-def _append_entries(db: sqlite3.Connection, run_id: str, entries: t.Sequence[dict]) -> None:
-    row = db.execute("SELECT log_count FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-    seq = int(row[0])
-    for entry in entries:
-        seq += 1
-        db.execute(
+def _entry_rows(entries: t.Sequence[dict]) -> list[tuple[str, str, str, str]]:
+    """Log entries as ``(time, code, description, details JSON)`` rows."""
+    return [(entry["time"], entry["code"], entry["description"],
+             json_text(entry.get("details", {}), f"The {entry['code']} log entry"))
+            for entry in entries]
+
+
+def _update_run(db: sqlite3.Connection, run_id: str, names: t.Sequence[str],
+                values: t.Sequence[t.Any], entries: int, *, driver: str | None,
+                unfinished: bool) -> int:
+    """One UPDATE for a transition: the run's columns ``names`` set to ``values`` and its
+    log count raised by ``entries``, checked in the same statement: ``driver`` still
+    drives the run (else RunTakenOver) and, when ``unfinished``, the run has not ended
+    (else RunEnded). Nothing changes when a check fails. Returns the new log count."""
+    where = " WHERE run_id = ?"
+    args: list[t.Any] = [*values, entries, run_id]
+    if unfinished:
+        where += " AND status IN ('ACTIVE', 'INACTIVE')"
+    if driver is not None:
+        where += " AND (driver IS ? OR status NOT IN ('ACTIVE', 'INACTIVE'))"
+        args.append(driver)
+    found = db.execute(
+        "UPDATE runs SET " + "".join(f"{n} = ?, " for n in names)
+        + "log_count = log_count + ?" + where + " RETURNING log_count", args).fetchall()
+    if not found:
+        if driver is not None:
+            _check_driver(db, run_id, driver)
+        raise RunEnded(f"Run '{run_id}' has already ended")
+    return int(found[0][0])
+
+
+def _insert_entries(db: sqlite3.Connection, run_id: str,
+                    rows: t.Sequence[tuple[str, str, str, str]], *, last: int) -> None:
+    """Insert log entry rows (see :func:`_entry_rows`) as the run's entries ending at
+    sequence number ``last``."""
+    if rows:
+        db.executemany(
             "INSERT INTO log_entries (run_id, seq, time, code, description, details)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (run_id, seq, entry["time"], entry["code"], entry["description"],
-             json_text(entry.get("details", {}), f"The {entry['code']} log entry")),
-        )
-    db.execute("UPDATE runs SET log_count = ? WHERE run_id = ?", (seq, run_id))
+            [(run_id, seq, *row) for seq, row in enumerate(rows, last - len(rows) + 1)])
 
 
 _SELECT_WEB_INPUTS = (

@@ -53,7 +53,7 @@ def to_iso(moment: datetime.datetime) -> str:
 
 
 def now_iso() -> str:
-    return to_iso(utc_now())
+    return utc_now().isoformat()
 
 
 #: RFC 3339 ``date-time``: full date, ``T``, full time, optional fraction, then ``Z`` or an
