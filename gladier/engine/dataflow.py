@@ -56,11 +56,15 @@ class Facts:
                      self.replaced or other.replaced)
 
     def write(self, source: str, segments: tuple) -> "Facts":
+        """``source`` writes at ``segments``: what earlier writers put at or under that
+        path is gone (so a chain of states writing one key keeps one writer, not all)."""
         key = segments[0]
         if not isinstance(key, str):
             return self
         keys = dict(self.keys)
-        keys[key] = keys.get(key, frozenset()) | {(source, segments)}
+        keys[key] = frozenset(
+            {writer for writer in keys.get(key, ())
+             if writer[1][:len(segments)] != segments} | {(source, segments)})
         return Facts(keys, self.must | {key}, self.open, self.replaced)
 
     def without(self, key: str) -> "Facts":
