@@ -22,6 +22,7 @@ from _common import HERE, JSON_PREFIX, parse_json_line
 BENCHMARKS = {
     "import": ("bench_import.py", [], ["--repeats", "7"]),
     "pass_chain": ("bench_pass_chain.py", [], ["--repeats", "2"]),
+    "validate": ("bench_validate.py", [], ["--repeats", "3"]),
     "waits": ("bench_waits.py", [], ["--runs", "2000", "--repeats", "1"]),
     "compute_runs": ("bench_compute.py", ["--goal", "runs"], ["--goal", "runs", "--repeats", "3"]),
     "compute_state": ("bench_compute.py", ["--goal", "state"],
