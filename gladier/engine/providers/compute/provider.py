@@ -50,7 +50,7 @@ class _Chunked(t.NamedTuple):
     """A task for the local pool that goes in a chunk (see :class:`ChunkFeeder`)."""
 
     batch: "Batch"
-    index: int
+    position: int  # in its batch
     recovering: bool
     task: _PoolTask
 
@@ -361,7 +361,7 @@ class ComputeProvider:
     def _chunk(self, items: list[_Chunked]) -> LedgerChunk:
         assert self._ledger is not None  # chunks are ledger tasks
         return LedgerChunk(self._ledger.root, [
-            (item.batch.action_id, item.recovering, item.batch.task_ids[item.index],
+            (item.batch.action_id, item.recovering, item.batch.task_ids[item.position],
              item.task.func, item.task.args, item.task.kwargs) for item in items])
 
     def _chunk_done(self, items: list[_Chunked], future: cf.Future) -> None:
@@ -376,13 +376,13 @@ class ComputeProvider:
                 action_id = item.batch.action_id
                 if action_id not in recorded:
                     recorded[action_id] = self._ledger.results(action_id)
-                result = recorded[action_id].get(item.batch.task_ids[item.index])
+                result = recorded[action_id].get(item.batch.task_ids[item.position])
                 outcomes.append(recorded_outcome(result) if result is not None
                                 else (None, error))
         by_batch: dict[str, tuple[Batch, list]] = {}
         for item, (output, task_error) in zip(items, outcomes):
             by_batch.setdefault(item.batch.action_id, (item.batch, []))[1].append(
-                (item.index, output, task_error))
+                (item.position, output, task_error))
         for batch, settled in by_batch.values():
             self._settle(batch, settled)
 

@@ -28,7 +28,7 @@ class _WorkerState:
         self.parent_gone = False
         self.recording = False  # running a claimed task whose result must be kept
         self.parent: int | None = None
-        self.running: tuple[str, str] | None = None  # (ledger root, action id) of the task
+        self.running: str | None = None  # the cancel mark of the running task's action
 
 
 class TaskStopped(BaseException):
