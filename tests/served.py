@@ -55,9 +55,10 @@ class Served:
         self._wait_healthy()
 
     def _wait_healthy(self) -> None:
-        for _ in range(200):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(self.url + "health", timeout=2) as answer:
+                with urllib.request.urlopen(self.url + "health", timeout=10) as answer:
                     if answer.status == 200:
                         return
             except OSError:

@@ -82,11 +82,9 @@ def test_progress_returns_on_an_inactive_run(manager, engine):
 
 def test_get_details_of_a_running_flow_uses_the_states_completion(manager):
     run = manager.run_flow({"input": {"n": 5, "nap": 100000}})
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        codes = [e["code"] for e in manager.get_run_logs(run["run_id"])]
-        if "WaitStarted" in codes:
-            break
+    deadline = time.time() + 60
+    while "WaitStarted" not in [e["code"] for e in manager.get_run_logs(run["run_id"])]:
+        assert time.time() < deadline, "the run never reached its Wait"
         time.sleep(0.01)
     assert manager.get_details(run["run_id"], "First") == {"doubled": 10}
     with pytest.raises(StateOutputNotFound):

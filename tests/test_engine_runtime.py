@@ -285,9 +285,34 @@ def test_action_timeout_cancels_the_action(engine, provider):
              H={"Type": "Pass", "End": True})
     done = run(engine, d)
     assert done["details"]["output"]["err"]["exception"] == "ActionTimeout"
-    deadline = time.time() + 5
+    deadline = time.time() + 30
     while not provider.cancelled and time.time() < deadline:
         time.sleep(0.01)
+    assert provider.cancelled == ["act-0"]
+
+
+def test_a_cancel_still_queued_when_the_engine_closes_is_sent_by_close(engine, provider,
+                                                                      monkeypatch):
+    """The cancel of a timed-out action goes to the I/O pool, whose shutdown drops what it
+    has not run: closing the engine right after the run ended left the action running
+    (a Transfer past its WaitTime copied to its end). Here the pool never gets to it."""
+    queued = []
+    submit_io = engine._scheduler.submit_io
+
+    def hold_cancels(fn, *args, then):
+        if fn.__name__ == "cancel":
+            queued.append(fn)
+        else:
+            submit_io(fn, *args, then=then)
+
+    monkeypatch.setattr(engine._scheduler, "submit_io", hold_cancels)
+    d = flow(A=action({"outcome": "NEVER"}, WaitTime=1,
+                      Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err",
+                              "Next": "H"}]),
+             H={"Type": "Pass", "End": True})
+    assert run(engine, d)["details"]["output"]["err"]["exception"] == "ActionTimeout"
+    assert queued and provider.cancelled == []
+    engine.close()
     assert provider.cancelled == ["act-0"]
 
 
@@ -575,10 +600,10 @@ def test_many_waiting_runs_share_one_scheduler_thread(engine):
     engine.run_flow(flow_id, {})
     before = threading.active_count()
     run_ids = [engine.run_flow(flow_id, {"i": i})["run_id"] for i in range(300)]
-    deadline = time.time() + 20
-    while time.time() < deadline and any(
-            engine.get_run_logs(r, limit=2)["entries"][-1]["code"] != "WaitStarted"
-            for r in run_ids[-5:]):
+    deadline = time.time() + 60
+    while any(engine.get_run_logs(r, limit=2)["entries"][-1]["code"] != "WaitStarted"
+              for r in run_ids[-5:]):
+        assert time.time() < deadline, "the last runs never reached their Wait"
         time.sleep(0.01)
     assert threading.active_count() == before
     assert {r["status"] for r in engine.list_runs()} == {"ACTIVE"}

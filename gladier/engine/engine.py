@@ -646,6 +646,7 @@ class LocalEngine:
         _OPEN_DRIVERS.discard(self.driver_id)
         interrupts.unwatch(self)
         self._scheduler.stop()
+        self._driver.send_cancels()
         if self._registry is not None:
             self._registry.close()
         try:

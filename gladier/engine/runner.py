@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import threading
 import time
 import typing as t
 import uuid
@@ -198,6 +199,8 @@ class RunDriver:
         self.max_state_size = max_state_size
         self.max_poll_interval = max_poll_interval
         self._runs: dict[str, Run] = {}
+        self._cancels: dict[tuple[int, str], t.Any] = {}  # to the I/O pool, not yet run
+        self._cancels_lock = threading.Lock()
 
     def _state_entry(self, run: Run, what: str, details: dict) -> dict:
         kind = run.state_type
@@ -930,7 +933,30 @@ class RunDriver:
     def _cancel_quietly(self, provider: t.Any, action_id: str | None) -> None:
         if provider is None or action_id is None:
             return
-        self._scheduler.submit_io(provider.cancel, action_id, then=lambda result, error: None)
+        key = (id(provider), action_id)
+        with self._cancels_lock:
+            self._cancels[key] = provider
+
+        def cancel() -> None:
+            with self._cancels_lock:
+                if self._cancels.pop(key, None) is None:
+                    return  # sent by send_cancels already
+            provider.cancel(action_id)
+
+        self._scheduler.submit_io(cancel, then=lambda result, error: None)
+
+    def send_cancels(self) -> None:
+        """The engine closes: send the cancels (of timed-out actions, of actions started
+        after their run ended) that the I/O pool had not run; its shutdown drops them, and
+        the action would run on with its run already ended (a Transfer past its WaitTime
+        copied to its end)."""
+        with self._cancels_lock:
+            cancels, self._cancels = self._cancels, {}
+        for (_, action_id), provider in cancels.items():
+            try:
+                provider.cancel(action_id)
+            except Exception as err:  # closing: the action is left as it is
+                log.warning("gladier engine: canceling action %s failed: %s", action_id, err)
 
     def cancel(self, run_id: str) -> None:
         """End the run as canceled and cancel its running action.
