@@ -38,15 +38,35 @@ def big_file(tmp_path, monkeypatch):
     return src, dst
 
 
-def test_cancel_stops_a_transfer_within_the_file_and_removes_its_partial_copy(big_file):
-    src, dst = big_file
+@pytest.fixture
+def copy_until_canceled(big_file, monkeypatch):
+    """The copy of big.bin cannot end before its cancel, however fast the machine: after
+    its first chunk the copy waits (at most 30 s, then goes on) for its task's cancel."""
+    monkeypatch.setattr(transfer, "COPY_CHUNK", 1 << 10)
+    read = transfer._CancelableReader.read
+    waited = threading.Event()
+
+    def read_then_wait_for_cancel(self, size=-1):
+        data = read(self, size)
+        if not waited.is_set():
+            waited.set()
+            self.cancel.wait(30)
+        return data
+
+    monkeypatch.setattr(transfer._CancelableReader, "read", read_then_wait_for_cancel)
+    return big_file
+
+
+def test_cancel_stops_a_transfer_within_the_file_and_removes_its_partial_copy(
+        copy_until_canceled):
+    src, dst = copy_until_canceled
     service = LocalTransferService(LocalCollections({SRC: str(src), DST: str(dst)}))
     provider = service.provider("transfer")
     started = provider.run({"request_id": "r", "body": {
         "source_endpoint": SRC, "destination_endpoint": DST,
         "DATA": [{"source_path": "/big.bin", "destination_path": "/big.bin"}]}})
     deadline = time.time() + 30
-    while not any(os.path.getsize(dst / name) for name in _partials(dst)):
+    while not _partials(dst):
         assert time.time() < deadline, "the copy never started"
         time.sleep(0.005)
     canceled = provider.cancel(started["action_id"])
@@ -78,9 +98,9 @@ def test_a_transfer_run_again_removes_the_partial_copy_a_crash_left(big_file, mo
     assert _partials(dst) == ["other.bin.x.gladier-partial"]
 
 
-def test_a_transfer_past_its_wait_time_stops_and_the_run_records_the_timeout(big_file,
-                                                                             tmp_path):
-    src, dst = big_file
+def test_a_transfer_past_its_wait_time_stops_and_the_run_records_the_timeout(
+        copy_until_canceled, tmp_path):
+    src, dst = copy_until_canceled
     with LocalEngine(str(tmp_path / "runs.db"), time_scale=0.05,
                      collections={SRC: str(src), DST: str(dst)}) as engine:
         flow_id = engine.create_flow({"StartAt": "Copy", "States": {"Copy": {
